@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* cli.c -- what the rdmacpy subcommands share: connecting, opening grants, explaining errors */
+
+#include "client/cli/cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+/* cli_error -- "rdmacpy: <message>" on stderr */
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("rdmacpy: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* cli_exit_for -- the documented exit code for a library error */
+enum cli_exit cli_exit_for(int err)
+{
+	switch (err) {
+	case RDMACPY_OK:
+		return CLI_EXIT_OK;
+	case RDMACPY_E_INVAL:
+		return CLI_EXIT_USAGE;
+	case RDMACPY_E_NODEV:
+	case RDMACPY_E_CONNECT:
+	case RDMACPY_E_PROTO:
+		return CLI_EXIT_CONNECT;
+	case RDMACPY_E_AUTH:
+	case RDMACPY_E_KEY:
+		return CLI_EXIT_AUTH;
+	case RDMACPY_E_NOENT:
+	case RDMACPY_E_ACCESS:
+	case RDMACPY_E_RANGE:
+	case RDMACPY_E_LIMIT:
+	case RDMACPY_E_BUSY:
+	case RDMACPY_E_NOTSUP:
+	case RDMACPY_E_EXIST:
+	case RDMACPY_E_SHUTDOWN:
+	case RDMACPY_E_REMOTE_ACCESS:
+		return CLI_EXIT_REMOTE;
+	case RDMACPY_E_TIMEOUT:
+	case RDMACPY_E_BROKEN:
+	case RDMACPY_E_RETRY_EXCEEDED:
+	case RDMACPY_E_RNR_RETRY_EXCEEDED:
+	case RDMACPY_E_FLUSHED:
+	case RDMACPY_E_REMOTE_OP:
+		return CLI_EXIT_TRANSFER;
+	default:
+		return CLI_EXIT_FAILURE;
+	}
+}
+
+/* cli_hint -- what the user can do about a library error */
+const char *cli_hint(int err)
+{
+	switch (err) {
+	case RDMACPY_E_NODEV:
+		return "no RDMA device serves a route to that host; check `ibv_devices` and the "
+		       "address";
+	case RDMACPY_E_CONNECT:
+		return "is rdmacpyd running there on that port (--port, RDMACPY_PORT)?";
+	case RDMACPY_E_PROTO:
+		return "the daemon speaks another protocol version; upgrade one side";
+	case RDMACPY_E_AUTH:
+		return "the key differs from the daemon's; check --key-file / RDMACPY_KEY_FILE";
+	case RDMACPY_E_KEY:
+		return "the key file must be a regular file of mode 0600 holding at least 16 bytes";
+	case RDMACPY_E_ACCESS:
+		return "the region is read-only for clients";
+	case RDMACPY_E_RANGE:
+		return "the range runs past the end of the region; `rdmacpy ls HOST` shows sizes";
+	case RDMACPY_E_LIMIT:
+		return "a daemon limit was reached; retry later or raise it on the daemon";
+	case RDMACPY_E_TIMEOUT:
+	case RDMACPY_E_RETRY_EXCEEDED:
+		return "the peer stopped answering; check the link and the daemon";
+	case RDMACPY_E_REMOTE_ACCESS:
+		return "the daemon refused the access (grant closed, rights or range)";
+	default:
+		return "";
+	}
+}
+
+/* cli_fail -- explain a library failure of what on host and return its exit code */
+int cli_fail(struct rdmacpy_conn *conn, const char *host, int err, const char *what)
+{
+	const char *detail = conn ? rdmacpy_conn_last_error(conn) : "";
+	const char *hint = cli_hint(err);
+
+	cli_error("%s on %s: %s%s%s%s", what, host, rdmacpy_strerror(err), detail[0] ? " (" : "",
+		  detail, detail[0] ? ")" : "");
+	if (hint[0])
+		fprintf(stderr, "rdmacpy: hint: %s\n", hint);
+	return cli_exit_for(err);
+}
+
+/* cli_connect -- connect to host with the options */
+int cli_connect(const struct cli_opts *o, const char *host, struct rdmacpy_conn **conn)
+{
+	struct rdmacpy_conn_opts co;
+	int rc;
+
+	rdmacpy_conn_opts_init(&co);
+	co.key_file = o->key_file;
+	if (o->timeout_ms > 0)
+		co.timeout_ms = o->timeout_ms;
+	if (o->queue_depth)
+		co.queue_depth = o->queue_depth;
+	if (o->nqp)
+		co.nqp = o->nqp;
+	co.moderation = o->moderation;
+	if (o->mod_count)
+		co.mod_count = o->mod_count;
+	if (o->mod_period_us)
+		co.mod_period_us = o->mod_period_us;
+	if (o->chunk)
+		co.chunk_size = (uint32_t)o->chunk;
+	rc = rdmacpy_connect(host, o->port, &co, conn);
+	if (rc)
+		return cli_fail(NULL, host, rc, "cannot connect");
+	return 0;
+}
+
+/* list_names -- "a, b, c" of the daemon's regions, for a not-found message */
+static void list_names(const struct rdmacpy_region_info *r, int n, char *buf, size_t cap)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && used < cap; i++)
+		used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", r[i].name);
+	if (n == 0)
+		snprintf(buf, cap, "no regions");
+}
+
+/* cli_open -- a grant on spec's region */
+int cli_open(const struct cli_opts *o, struct rdmacpy_conn *conn, const struct cli_spec *spec,
+	     uint64_t want_len, enum rdmacpy_rights rights, struct rdmacpy_grant **grant,
+	     uint64_t *region_size)
+{
+	struct rdmacpy_region_info regions[64];
+	const struct rdmacpy_region_info *r = NULL;
+	char names[1024];
+	uint64_t len;
+	int n;
+	int rc;
+
+	(void)o;
+	n = rdmacpy_list(conn, regions, 64, NULL);
+	if (n < 0)
+		return cli_fail(conn, spec->host, n, "cannot list regions");
+	for (int i = 0; i < n; i++)
+		if (strcmp(regions[i].name, spec->region) == 0)
+			r = &regions[i];
+	if (!r) {
+		list_names(regions, n, names, sizeof(names));
+		cli_error("region '%s' not found on %s; it has: %s", spec->region, spec->host,
+			  names);
+		return CLI_EXIT_REMOTE;
+	}
+	if (rights == RDMACPY_RIGHTS_RW && r->rights != RDMACPY_RIGHTS_RW) {
+		cli_error("region '%s' on %s is read-only; cannot write into it", spec->region,
+			  spec->host);
+		return CLI_EXIT_REMOTE;
+	}
+	*region_size = r->size;
+	if (spec->offset > r->size) {
+		cli_error("offset %llu is past the end of region '%s' (%llu bytes) on %s",
+			  (unsigned long long)spec->offset, spec->region,
+			  (unsigned long long)r->size, spec->host);
+		return CLI_EXIT_REMOTE;
+	}
+	len = spec->has_length ? spec->length : want_len ? want_len : r->size - spec->offset;
+	if (len > r->size - spec->offset) {
+		cli_error("%llu bytes at offset %llu run past the end of region '%s' (%llu bytes) "
+			  "on %s",
+			  (unsigned long long)len, (unsigned long long)spec->offset, spec->region,
+			  (unsigned long long)r->size, spec->host);
+		return CLI_EXIT_REMOTE;
+	}
+	if (len == 0) {
+		*grant = NULL;
+		return 0;
+	}
+	rc = rdmacpy_open(conn, spec->region, spec->offset, len, rights, grant);
+	if (rc)
+		return cli_fail(conn, spec->host, rc, "cannot open the region");
+	return 0;
+}
+
+/* cli_hex -- lowercase hex of n bytes into out (2n+1 bytes) */
+void cli_hex(const uint8_t *d, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* cli.h -- what the rdmacpy subcommands share: options, connecting, errors, output */
+#ifndef RDMACPY_CLI_CLI_H
+#define RDMACPY_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "client/cli/exitcode.h"
+#include "client/cli/spec.h"
+#include "rdmacpy.h"
+
+#define CLI_DEFAULT_PORT 18515
+
+/* Everything the command line said, parsed once. */
+struct cli_opts {
+	uint16_t port;
+	const char *key_file;
+	const char *device;
+	bool quiet;
+	bool json;
+	bool verify;
+	bool verbose;
+	int timeout_ms;
+	/* transfer tuning */
+	uint32_t queue_depth;
+	uint32_t nqp;
+	enum rdmacpy_moderation moderation;
+	uint32_t mod_count;
+	uint32_t mod_period_us;
+	uint64_t chunk;
+	/* bench */
+	bool bench_read;
+	uint64_t sizes[16];
+	unsigned nsizes;
+	uint64_t iters;
+	double duration_s;
+	bool latency;
+};
+
+/* cli_error -- "rdmacpy: <message>" on stderr */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* cli_exit_for -- the documented exit code for a library error */
+enum cli_exit cli_exit_for(int err);
+
+/* cli_hint -- what the user can do about a library error (may be "") */
+const char *cli_hint(int err);
+
+/* cli_connect -- connect to host with the options; on failure explains and returns an exit
+ * code (>0), else 0 */
+int cli_connect(const struct cli_opts *o, const char *host, struct rdmacpy_conn **conn);
+
+/*
+ * cli_open -- a grant on spec's region: length defaults to the rest of the region (or
+ * want_len when not 0); "region 'x' not found on HOST; it has: a, b" when missing. Returns
+ * an exit code (>0) after explaining, else 0; *region_size gets the region's size.
+ */
+int cli_open(const struct cli_opts *o, struct rdmacpy_conn *conn, const struct cli_spec *spec,
+	     uint64_t want_len, enum rdmacpy_rights rights, struct rdmacpy_grant **grant,
+	     uint64_t *region_size);
+
+/* cli_fail -- explain a library failure of what on host and return its exit code */
+int cli_fail(struct rdmacpy_conn *conn, const char *host, int err, const char *what);
+
+/* cli_print_checksum -- hex digest */
+void cli_hex(const uint8_t *d, size_t n, char *out);
+
+/* subcommands: each returns an exit code */
+int cli_cmd_put(const struct cli_opts *o, int argc, char **argv);
+int cli_cmd_get(const struct cli_opts *o, int argc, char **argv);
+int cli_cmd_cp(const struct cli_opts *o, int argc, char **argv);
+int cli_cmd_ls(const struct cli_opts *o, int argc, char **argv);
+int cli_cmd_stat(const struct cli_opts *o, int argc, char **argv);
+int cli_cmd_bench(const struct cli_opts *o, int argc, char **argv);
+
+#endif

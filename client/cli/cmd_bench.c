@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* cmd_bench.c -- rdmacpy bench: bandwidth and latency of one link, perftest-style */
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "client/cli/cli.h"
+#include "client/cli/progress.h"
+#include "common/size.h"
+
+#define LAT_SAMPLES_MAX 100000
+
+struct bench_result {
+	uint64_t size;
+	uint64_t ops;
+	uint64_t bytes;
+	double seconds;
+	double mbps;
+	double lat_p50_us;
+	double lat_p99_us;
+	double wakeups_per_gib;
+	double completions_per_wakeup;
+	double cpu_s_per_gib;
+	uint64_t wakeups;
+	uint64_t completions;
+};
+
+struct bench_ctx {
+	unsigned outstanding;
+	int error;
+};
+
+/* cpu_seconds -- user + system CPU time of this process */
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* op_done -- one bandwidth operation finished */
+static void op_done(struct rdmacpy_op *op, int status, void *ctx)
+{
+	struct bench_ctx *b = ctx;
+
+	(void)op;
+	b->outstanding--;
+	if (status && !b->error)
+		b->error = status;
+}
+
+/* cmp_double -- qsort order */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a;
+	double y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* finish -- derived figures from raw counts */
+static void finish(struct bench_result *r, const struct rdmacpy_counters *c0,
+		   const struct rdmacpy_counters *c1, double cpu)
+{
+	double gib = (double)r->bytes / (double)(1ull << 30);
+
+	r->mbps = r->seconds > 0 ? (double)r->bytes / r->seconds / 1e6 : 0;
+	r->wakeups = c1->wakeups - c0->wakeups;
+	r->completions = c1->completions - c0->completions;
+	r->wakeups_per_gib = gib > 0 ? (double)r->wakeups / gib : 0;
+	r->completions_per_wakeup = r->wakeups ? (double)r->completions / (double)r->wakeups : 0;
+	r->cpu_s_per_gib = gib > 0 ? cpu / gib : 0;
+}
+
+/* run_bw -- keep queue-depth operations of one size in flight for the duration */
+static int run_bw(const struct cli_opts *o, struct rdmacpy_conn *conn,
+		  const struct rdmacpy_grant *g, uint8_t *buf, uint64_t size, unsigned depth,
+		  struct bench_result *r)
+{
+	uint64_t span = rdmacpy_grant_length(g);
+	uint64_t slots = span / size < depth ? span / size : depth;
+	struct rdmacpy_counters c0;
+	struct rdmacpy_counters c1;
+	struct bench_ctx b = {0};
+	uint64_t t0;
+	uint64_t deadline;
+	uint64_t next = 0;
+	double cpu0;
+	int rc = 0;
+
+	if (slots == 0)
+		return RDMACPY_E_RANGE;
+	rdmacpy_conn_counters(conn, &c0);
+	cpu0 = cpu_seconds();
+	t0 = cli_now_ns();
+	deadline = t0 + (uint64_t)(o->duration_s * 1e9);
+	while (!b.error) {
+		bool more = o->iters ? r->ops < o->iters : cli_now_ns() < deadline;
+
+		if (!more && b.outstanding == 0)
+			break;
+		if (more && b.outstanding < depth) {
+			uint64_t slot = next++ % slots;
+			uint8_t *p = buf + slot * size;
+
+			b.outstanding++;
+			if (o->bench_read)
+				rc = rdmacpy_submit_read(conn, g, slot * size, p, (size_t)size,
+							 op_done, &b, NULL);
+			else
+				rc = rdmacpy_submit_write(conn, g, slot * size, p, (size_t)size,
+							  op_done, &b, NULL);
+			if (rc) {
+				b.outstanding--;
+				b.error = rc;
+				break;
+			}
+			r->ops++;
+			r->bytes += size;
+			continue;
+		}
+		rc = rdmacpy_progress(conn, -1);
+		if (rc < 0) {
+			b.error = rc;
+		} else if (rc == 0 && b.outstanding) {
+			b.error = RDMACPY_E_TIMEOUT;
+		}
+	}
+	r->seconds = (double)(cli_now_ns() - t0) / 1e9;
+	rdmacpy_conn_counters(conn, &c1);
+	finish(r, &c0, &c1, cpu_seconds() - cpu0);
+	return b.error;
+}
+
+/* run_lat -- one operation at a time; the median and 99th percentile of their times */
+static int run_lat(const struct cli_opts *o, struct rdmacpy_conn *conn,
+		   const struct rdmacpy_grant *g, uint8_t *buf, uint64_t size,
+		   struct bench_result *r)
+{
+	uint64_t n = o->iters ? o->iters : 1000;
+	struct rdmacpy_counters c0;
+	struct rdmacpy_counters c1;
+	double *lat;
+	double cpu0;
+	uint64_t t0;
+	int rc = 0;
+
+	if (n > LAT_SAMPLES_MAX)
+		n = LAT_SAMPLES_MAX;
+	lat = calloc(n, sizeof(*lat));
+	if (!lat)
+		return RDMACPY_E_NOMEM;
+	rdmacpy_conn_counters(conn, &c0);
+	cpu0 = cpu_seconds();
+	t0 = cli_now_ns();
+	for (uint64_t i = 0; i < n && !rc; i++) {
+		uint64_t s = cli_now_ns();
+
+		rc = o->bench_read ? rdmacpy_read(conn, g, 0, buf, (size_t)size)
+				   : rdmacpy_write(conn, g, 0, buf, (size_t)size);
+		lat[i] = (double)(cli_now_ns() - s) / 1e3;
+		r->ops++;
+		r->bytes += size;
+	}
+	r->seconds = (double)(cli_now_ns() - t0) / 1e9;
+	rdmacpy_conn_counters(conn, &c1);
+	finish(r, &c0, &c1, cpu_seconds() - cpu0);
+	qsort(lat, r->ops, sizeof(*lat), cmp_double);
+	if (r->ops) {
+		r->lat_p50_us = lat[r->ops / 2];
+		r->lat_p99_us =
+			lat[(r->ops * 99) / 100 < r->ops ? (r->ops * 99) / 100 : r->ops - 1];
+	}
+	free(lat);
+	return rc;
+}
+
+/* mode_name -- moderation mode as the option spells it */
+static const char *mode_name(enum rdmacpy_moderation m)
+{
+	static const char *const names[] = {"poll", "event", "moderated", "adaptive"};
+
+	return (unsigned)m < 4 ? names[m] : "?";
+}
+
+/* print_result -- one table row or one JSON object */
+static void print_result(const struct cli_opts *o, const struct bench_result *r, bool first,
+			 bool hw)
+{
+	if (o->json) {
+		printf("%s{\"op\":\"%s\",\"test\":\"%s\",\"size\":%llu,\"qd\":%u,\"qps\":%u,"
+		       "\"mode\":\"%s\",\"hw_moderation\":%s,\"ops\":%llu,\"bytes\":%llu,"
+		       "\"seconds\":%.6f,\"mbps\":%.3f,\"lat_p50_us\":%.2f,\"lat_p99_us\":%.2f,"
+		       "\"wakeups\":%llu,\"completions\":%llu,\"wakeups_per_gib\":%.1f,"
+		       "\"completions_per_wakeup\":%.2f,\"cpu_s_per_gib\":%.4f}",
+		       first ? "" : ",\n", o->bench_read ? "read" : "write",
+		       o->latency ? "lat" : "bw", (unsigned long long)r->size, o->queue_depth,
+		       o->nqp ? o->nqp : 1, mode_name(o->moderation), hw ? "true" : "false",
+		       (unsigned long long)r->ops, (unsigned long long)r->bytes, r->seconds,
+		       r->mbps, r->lat_p50_us, r->lat_p99_us, (unsigned long long)r->wakeups,
+		       (unsigned long long)r->completions, r->wakeups_per_gib,
+		       r->completions_per_wakeup, r->cpu_s_per_gib);
+		return;
+	}
+	printf(" %-10llu %-10llu %12.2f %10.2f %10.2f %14.0f %10.2f %10.4f\n",
+	       (unsigned long long)r->size, (unsigned long long)r->ops, r->mbps, r->lat_p50_us,
+	       r->lat_p99_us, r->wakeups_per_gib, r->completions_per_wakeup, r->cpu_s_per_gib);
+}
+
+/* cli_cmd_bench -- rdmacpy bench HOST:REGION */
+int cli_cmd_bench(const struct cli_opts *o_in, int argc, char **argv)
+{
+	static const uint64_t default_sizes[] = {64, 4096, 65536, 1 << 20, 8 << 20};
+	struct cli_opts o = *o_in;
+	struct rdmacpy_conn *conn = NULL;
+	struct rdmacpy_grant *grant = NULL;
+	struct rdmacpy_mem *mem = NULL;
+	struct rdmacpy_counters c;
+	struct cli_spec spec;
+	uint64_t region_size = 0;
+	uint64_t max_size = 0;
+	uint64_t need;
+	uint8_t *buf = NULL;
+	char err[256];
+	int rc;
+
+	if (argc != 1) {
+		cli_error("bench needs HOST:REGION (see rdmacpy bench --help)");
+		return CLI_EXIT_USAGE;
+	}
+	if (cli_spec_parse(argv[0], &spec, err, sizeof(err))) {
+		cli_error("%s", err);
+		return CLI_EXIT_USAGE;
+	}
+	if (!o.nsizes) {
+		memcpy(o.sizes, default_sizes, sizeof(default_sizes));
+		o.nsizes = 5;
+	}
+	if (!o.queue_depth)
+		o.queue_depth = 16;
+	if (o.duration_s <= 0)
+		o.duration_s = 2;
+	for (unsigned i = 0; i < o.nsizes; i++)
+		max_size = o.sizes[i] > max_size ? o.sizes[i] : max_size;
+	need = o.latency ? max_size : max_size * o.queue_depth;
+
+	rc = cli_connect(&o, spec.host, &conn);
+	if (rc)
+		return rc;
+	rc = cli_open(&o, conn, &spec, 0, o.bench_read ? RDMACPY_RIGHTS_RO : RDMACPY_RIGHTS_RW,
+		      &grant, &region_size);
+	if (rc)
+		goto out;
+	if (!grant || rdmacpy_grant_length(grant) < max_size) {
+		cli_error("region '%s' is smaller than the largest size (%llu bytes)", spec.region,
+			  (unsigned long long)max_size);
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	buf = aligned_alloc(4096, (size_t)((need + 4095) & ~4095ull));
+	if (!buf) {
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	memset(buf, 0xa5, (size_t)need);
+	rc = rdmacpy_mem_reg(conn, buf, (size_t)need, &mem);
+	if (rc) {
+		rc = cli_fail(conn, spec.host, rc, "cannot register the buffer");
+		goto out;
+	}
+	rdmacpy_conn_counters(conn, &c);
+	if (o.json) {
+		printf("[");
+	} else {
+		printf("# rdmacpy bench %s %s, %s, qd %u, %u QP(s), moderation %s%s\n",
+		       o.bench_read ? "read" : "write", argv[0],
+		       o.latency ? "latency" : "bandwidth", o.latency ? 1 : o.queue_depth,
+		       o.nqp ? o.nqp : 1, mode_name(o.moderation),
+		       c.hw_moderation ? " (hardware)" : " (software)");
+		printf(" %-10s %-10s %12s %10s %10s %14s %10s %10s\n", "#bytes", "#ops", "MB/s",
+		       "p50[us]", "p99[us]", "wakeups/GiB", "compl/wake", "cpu s/GiB");
+	}
+	for (unsigned i = 0; i < o.nsizes; i++) {
+		struct bench_result r = {.size = o.sizes[i]};
+
+		rc = o.latency ? run_lat(&o, conn, grant, buf, o.sizes[i], &r)
+			       : run_bw(&o, conn, grant, buf, o.sizes[i], o.queue_depth, &r);
+		if (rc) {
+			if (o.json)
+				printf("]\n");
+			rc = cli_fail(conn, spec.host, rc, "benchmark failed");
+			goto out;
+		}
+		print_result(&o, &r, i == 0, c.hw_moderation);
+	}
+	if (o.json)
+		printf("]\n");
+out:
+	rdmacpy_mem_dereg(&mem);
+	rdmacpy_grant_close(&grant);
+	rdmacpy_close(&conn);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* cmd_info.c -- rdmacpy ls and stat: what a daemon serves and how it is doing */
+
+#include <string.h>
+
+#include "client/cli/cli.h"
+#include "common/size.h"
+
+/* kind_name -- region kind as a word */
+static const char *kind_name(enum rdmacpy_region_kind k)
+{
+	switch (k) {
+	case RDMACPY_KIND_ANON:
+		return "anon";
+	case RDMACPY_KIND_HUGE:
+		return "huge";
+	case RDMACPY_KIND_FILE:
+		return "file";
+	}
+	return "?";
+}
+
+/* cli_cmd_ls -- rdmacpy ls HOST */
+int cli_cmd_ls(const struct cli_opts *o, int argc, char **argv)
+{
+	struct rdmacpy_region_info regions[256];
+	struct rdmacpy_conn *conn = NULL;
+	size_t total = 0;
+	char size[32];
+	int n;
+	int rc;
+
+	if (argc != 1) {
+		cli_error("ls needs HOST (see rdmacpy ls --help)");
+		return CLI_EXIT_USAGE;
+	}
+	rc = cli_connect(o, argv[0], &conn);
+	if (rc)
+		return rc;
+	n = rdmacpy_list(conn, regions, 256, &total);
+	if (n < 0) {
+		rc = cli_fail(conn, argv[0], n, "cannot list regions");
+		goto out;
+	}
+	if (o->json) {
+		printf("[");
+		for (int i = 0; i < n; i++)
+			printf("%s{\"name\":\"%s\",\"size\":%llu,\"rights\":\"%s\",\"kind\":\"%s\","
+			       "\"dynamic\":%s}",
+			       i ? "," : "", regions[i].name, (unsigned long long)regions[i].size,
+			       regions[i].rights == RDMACPY_RIGHTS_RW ? "rw" : "ro",
+			       kind_name(regions[i].kind), regions[i].dynamic ? "true" : "false");
+		printf("]\n");
+	} else {
+		printf("%-24s %14s %6s %-5s\n", "REGION", "SIZE", "RIGHTS", "KIND");
+		for (int i = 0; i < n; i++) {
+			rcp_size_format(regions[i].size, size, sizeof(size));
+			printf("%-24s %14s %6s %-5s%s\n", regions[i].name, size,
+			       regions[i].rights == RDMACPY_RIGHTS_RW ? "rw" : "ro",
+			       kind_name(regions[i].kind), regions[i].dynamic ? " dynamic" : "");
+		}
+		if (total > (size_t)n)
+			printf("(%zu more not shown)\n", total - (size_t)n);
+	}
+out:
+	rdmacpy_close(&conn);
+	return rc;
+}
+
+/* cli_cmd_stat -- rdmacpy stat HOST */
+int cli_cmd_stat(const struct cli_opts *o, int argc, char **argv)
+{
+	struct rdmacpy_conn *conn = NULL;
+	struct rdmacpy_stats st;
+	int rc;
+
+	if (argc != 1) {
+		cli_error("stat needs HOST (see rdmacpy stat --help)");
+		return CLI_EXIT_USAGE;
+	}
+	rc = cli_connect(o, argv[0], &conn);
+	if (rc)
+		return rc;
+	rc = rdmacpy_stat(conn, &st);
+	if (rc) {
+		rc = cli_fail(conn, argv[0], rc, "cannot read statistics");
+		goto out;
+	}
+	{
+		const struct {
+			const char *name;
+			uint64_t v;
+		} rows[] = {
+			{"clients_connected", st.clients_connected},
+			{"clients_total", st.clients_total},
+			{"grants_active", st.grants_active},
+			{"grants_total", st.grants_total},
+			{"memory_windows_active", st.mw_active},
+			{"regions", st.regions},
+			{"bytes_registered", st.bytes_registered},
+			{"bytes_dynamic", st.bytes_dynamic},
+			{"refusals", st.refusals},
+			{"requests", st.requests},
+			{"auth_failures", st.auth_failures},
+			{"copies_active", st.copies_active},
+			{"copies_total", st.copies_total},
+			{"bytes_copied", st.bytes_copied},
+			{"mw_fallback", st.mw_fallback},
+			{"uptime_ms", st.uptime_ms},
+		};
+		size_t n = sizeof(rows) / sizeof(rows[0]);
+
+		if (o->json)
+			printf("{");
+		for (size_t i = 0; i < n; i++) {
+			if (o->json)
+				printf("%s\"%s\":%llu", i ? "," : "", rows[i].name,
+				       (unsigned long long)rows[i].v);
+			else
+				printf("%-22s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
+		}
+		if (o->json)
+			printf("}\n");
+	}
+out:
+	rdmacpy_close(&conn);
+	return rc;
+}

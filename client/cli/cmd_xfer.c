@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* cmd_xfer.c -- rdmacpy put and get: files to and from remote regions */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client/cli/cli.h"
+#include "client/cli/progress.h"
+#include "client/cli/stream.h"
+
+#define DEFAULT_CHUNK (1u << 20)
+#define DEFAULT_DEPTH 8
+
+/* on_progress -- stream callback feeding the progress line */
+static void on_progress(void *ctx, uint64_t done)
+{
+	cli_progress_update(ctx, done);
+}
+
+/* report -- the summary line, or the JSON object with --json */
+static void report(const struct cli_opts *o, struct rdmacpy_conn *conn, const char *op,
+		   uint64_t bytes, uint64_t t0, bool verified)
+{
+	struct rdmacpy_counters c = {0};
+	double secs = (double)(cli_now_ns() - t0) / 1e9;
+	double rate = secs > 0 ? (double)bytes / secs : 0;
+	char r[32];
+
+	rdmacpy_conn_counters(conn, &c);
+	if (o->json) {
+		printf("{\"op\":\"%s\",\"bytes\":%llu,\"seconds\":%.6f,\"mbps\":%.3f,"
+		       "\"wakeups\":%llu,\"completions\":%llu,\"wrs_posted\":%llu,"
+		       "\"verified\":%s}\n",
+		       op, (unsigned long long)bytes, secs, rate / 1e6,
+		       (unsigned long long)c.wakeups, (unsigned long long)c.completions,
+		       (unsigned long long)c.wrs_posted, verified ? "true" : "false");
+		fflush(stdout);
+		return;
+	}
+	if (o->quiet)
+		return;
+	cli_format_rate(rate, r, sizeof(r));
+	fprintf(stderr, "%s: %llu bytes in %.3f s, %s%s\n", op, (unsigned long long)bytes, secs, r,
+		verified ? ", verified" : "");
+}
+
+/* verify -- compare the daemon's checksum of the range with ours */
+static int verify(struct rdmacpy_conn *conn, const struct cli_spec *spec, uint64_t len,
+		  struct rcp_checksum_state *sum)
+{
+	uint8_t mine[RDMACPY_CHECKSUM_LEN];
+	uint8_t theirs[RDMACPY_CHECKSUM_LEN];
+	char a[2 * RDMACPY_CHECKSUM_LEN + 1];
+	char b[2 * RDMACPY_CHECKSUM_LEN + 1];
+	int rc;
+
+	rcp_checksum_final(sum, mine);
+	if (len == 0)
+		return 0;
+	rc = rdmacpy_checksum(conn, spec->region, spec->offset, len, theirs);
+	if (rc)
+		return cli_fail(conn, spec->host, rc, "cannot checksum the remote range");
+	if (memcmp(mine, theirs, sizeof(mine)) != 0) {
+		cli_hex(mine, sizeof(mine), a);
+		cli_hex(theirs, sizeof(theirs), b);
+		cli_error("verification failed: local %s, %s:%s@%llu+%llu is %s", a, spec->host,
+			  spec->region, (unsigned long long)spec->offset, (unsigned long long)len,
+			  b);
+		return CLI_EXIT_VERIFY;
+	}
+	return 0;
+}
+
+/* stream_failed -- explain a failed stream and return its exit code */
+static int stream_failed(struct rdmacpy_conn *conn, const struct cli_spec *spec,
+			 const struct cli_stream *s, int rc, const char *local)
+{
+	if (s->too_long) {
+		cli_error("the input is longer than %s:%s from offset %llu (%llu bytes)",
+			  spec->host, spec->region, (unsigned long long)spec->offset,
+			  (unsigned long long)s->limit);
+		return CLI_EXIT_REMOTE;
+	}
+	if (s->io_errno) {
+		cli_error("%s: %s", local, strerror(s->io_errno));
+		return CLI_EXIT_LOCAL_IO;
+	}
+	return cli_fail(conn, spec->host, rc, "transfer failed");
+}
+
+/* cli_cmd_put -- rdmacpy put FILE HOST:REGION[@OFFSET] */
+int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
+{
+	struct rdmacpy_conn *conn = NULL;
+	struct rdmacpy_grant *grant = NULL;
+	struct cli_progress prog;
+	struct cli_stream s;
+	struct cli_spec spec;
+	struct stat st;
+	uint64_t region_size = 0;
+	uint64_t t0;
+	char err[256];
+	bool from_pipe;
+	int fd;
+	int rc;
+
+	if (argc != 2) {
+		cli_error("put needs FILE and HOST:REGION[@OFFSET] (see rdmacpy put --help)");
+		return CLI_EXIT_USAGE;
+	}
+	if (cli_spec_parse(argv[1], &spec, err, sizeof(err))) {
+		cli_error("%s", err);
+		return CLI_EXIT_USAGE;
+	}
+	if (spec.has_length) {
+		cli_error("put takes no +LENGTH: the file's size is the length");
+		return CLI_EXIT_USAGE;
+	}
+	fd = strcmp(argv[0], "-") == 0 ? STDIN_FILENO : open(argv[0], O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		cli_error("%s: %s", argv[0], strerror(errno));
+		return CLI_EXIT_LOCAL_IO;
+	}
+	from_pipe = !S_ISREG(st.st_mode);
+	if (!from_pipe && st.st_size == 0) {
+		/* Nothing to move, but the region must still exist and be writable. */
+		spec.has_length = true;
+		spec.length = 0;
+	}
+	rc = cli_connect(o, spec.host, &conn);
+	if (rc)
+		goto out_close_fd;
+	rc = cli_open(o, conn, &spec, from_pipe ? 0 : (uint64_t)st.st_size, RDMACPY_RIGHTS_RW,
+		      &grant, &region_size);
+	if (rc)
+		goto out_close;
+
+	memset(&s, 0, sizeof(s));
+	s.conn = conn;
+	s.grant = grant;
+	s.fd = fd;
+	s.total = from_pipe ? UINT64_MAX : (uint64_t)st.st_size;
+	s.limit = grant ? rdmacpy_grant_length(grant) : 0;
+	s.checksum = o->verify;
+	rcp_checksum_init(&s.sum);
+	cli_progress_init(&prog, stderr, o->quiet || o->json, "put", from_pipe ? 0 : s.total);
+	t0 = cli_now_ns();
+	if (grant) {
+		rc = cli_stream_put(&s, o->chunk ? o->chunk : DEFAULT_CHUNK,
+				    o->queue_depth ? o->queue_depth : DEFAULT_DEPTH, on_progress,
+				    &prog);
+		cli_progress_finish(&prog);
+		if (rc) {
+			rc = stream_failed(conn, &spec, &s, rc, argv[0]);
+			goto out_grant;
+		}
+		/* A put is durable when it returns: file-backed regions are synced. */
+		rc = rdmacpy_flush(conn, grant, NULL, 0, s.done ? s.done : 1);
+		if (rc) {
+			rc = cli_fail(conn, spec.host, rc, "flush failed");
+			goto out_grant;
+		}
+	}
+	rc = o->verify ? verify(conn, &spec, s.done, &s.sum) : 0;
+	if (!rc)
+		report(o, conn, "put", s.done, t0, o->verify);
+out_grant:
+	rdmacpy_grant_close(&grant);
+out_close:
+	rdmacpy_close(&conn);
+out_close_fd:
+	if (fd > STDIN_FILENO)
+		close(fd);
+	return rc;
+}
+
+/* open_output -- a temporary file beside path, renamed over it only on success */
+static int open_output(const char *path, char *tmp, size_t cap)
+{
+	char copy[PATH_MAX];
+	int fd;
+
+	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy) ||
+	    snprintf(tmp, cap, "%s/.%s.rdmacpy-XXXXXX", dirname(copy), basename((char *)path)) >=
+		    (int)cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd >= 0) {
+		mode_t um = umask(0);
+
+		umask(um);
+		fchmod(fd, 0666 & ~um);
+	}
+	return fd;
+}
+
+/* cli_cmd_get -- rdmacpy get HOST:REGION[@OFFSET][+LENGTH] FILE */
+int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
+{
+	struct rdmacpy_conn *conn = NULL;
+	struct rdmacpy_grant *grant = NULL;
+	struct cli_progress prog;
+	struct cli_stream s;
+	struct cli_spec spec;
+	char tmp[PATH_MAX];
+	uint64_t region_size = 0;
+	uint64_t t0;
+	char err[256];
+	bool to_stdout;
+	int fd = -1;
+	int rc;
+
+	if (argc != 2) {
+		cli_error("get needs HOST:REGION[@OFFSET][+LENGTH] and FILE (see rdmacpy get "
+			  "--help)");
+		return CLI_EXIT_USAGE;
+	}
+	if (cli_spec_parse(argv[0], &spec, err, sizeof(err))) {
+		cli_error("%s", err);
+		return CLI_EXIT_USAGE;
+	}
+	to_stdout = strcmp(argv[1], "-") == 0;
+	rc = cli_connect(o, spec.host, &conn);
+	if (rc)
+		return rc;
+	rc = cli_open(o, conn, &spec, 0, RDMACPY_RIGHTS_RO, &grant, &region_size);
+	if (rc)
+		goto out_close;
+	/* Only now, with the remote side known good, is the output touched. */
+	fd = to_stdout ? STDOUT_FILENO : open_output(argv[1], tmp, sizeof(tmp));
+	if (fd < 0) {
+		cli_error("%s: %s", argv[1], strerror(errno));
+		rc = CLI_EXIT_LOCAL_IO;
+		goto out_grant;
+	}
+	memset(&s, 0, sizeof(s));
+	s.conn = conn;
+	s.grant = grant;
+	s.fd = fd;
+	s.total = grant ? rdmacpy_grant_length(grant) : 0;
+	s.limit = s.total;
+	s.checksum = o->verify;
+	rcp_checksum_init(&s.sum);
+	cli_progress_init(&prog, stderr, o->quiet || o->json, "get", s.total);
+	t0 = cli_now_ns();
+	if (grant) {
+		rc = cli_stream_get(&s, o->chunk ? o->chunk : DEFAULT_CHUNK,
+				    o->queue_depth ? o->queue_depth : DEFAULT_DEPTH, on_progress,
+				    &prog);
+		cli_progress_finish(&prog);
+		if (rc) {
+			rc = stream_failed(conn, &spec, &s, rc, argv[1]);
+			goto out_file;
+		}
+	}
+	rc = o->verify ? verify(conn, &spec, s.done, &s.sum) : 0;
+	if (rc)
+		goto out_file;
+	if (!to_stdout) {
+		if (fsync(fd) || rename(tmp, argv[1])) {
+			cli_error("%s: %s", argv[1], strerror(errno));
+			rc = CLI_EXIT_LOCAL_IO;
+			goto out_file;
+		}
+	}
+	report(o, conn, "get", s.done, t0, o->verify);
+out_file:
+	if (!to_stdout) {
+		close(fd);
+		if (rc)
+			unlink(tmp);
+	}
+out_grant:
+	rdmacpy_grant_close(&grant);
+out_close:
+	rdmacpy_close(&conn);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* stream.h -- a ring of registered chunks that overlaps file I/O with RDMA */
+#ifndef RDMACPY_CLI_STREAM_H
+#define RDMACPY_CLI_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/checksum.h"
+#include "rdmacpy.h"
+
+/*
+ * A put reads chunk k+1 from the file while the device writes chunk k; a get writes chunk k to
+ * the file while the device reads chunk k+1. Chunks are used in FIFO order so a get writes its
+ * output in order even to a pipe.
+ */
+struct cli_stream {
+	struct rdmacpy_conn *conn;
+	const struct rdmacpy_grant *grant;
+	int fd;		/* the local file (or 0/1) */
+	uint64_t total; /* bytes to move; UINT64_MAX: until EOF (put from a pipe) */
+	uint64_t limit; /* grant length: a pipe may not push past it */
+	uint64_t done;	/* bytes moved and, for get, written out */
+	bool checksum;	/* keep a running checksum of the bytes in stream order */
+	struct rcp_checksum_state sum;
+	int error;     /* first RDMACPY_E_* from the wire */
+	int io_errno;  /* first local I/O errno */
+	bool too_long; /* put: the input is longer than the grant */
+};
+
+/* cli_stream_put -- file -> grant; 0 or an RDMACPY_E_* / -1 with io_errno set */
+int cli_stream_put(struct cli_stream *s, uint64_t chunk, unsigned depth,
+		   void (*progress)(void *ctx, uint64_t done), void *ctx);
+
+/* cli_stream_get -- grant -> file */
+int cli_stream_get(struct cli_stream *s, uint64_t chunk, unsigned depth,
+		   void (*progress)(void *ctx, uint64_t done), void *ctx);
+
+#endif
