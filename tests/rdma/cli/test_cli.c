@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* test_cli.c -- rdmacpy put/get/ls/stat against a real rdmacpyd: bytes and exit codes */
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tests/rdma/harness/harness.h"
+
+/* Exit codes documented in rdmacpy(1). */
+#define EXIT_USAGE   2
+#define EXIT_CONNECT 3
+#define EXIT_AUTH    4
+#define EXIT_REMOTE  5
+
+static struct th_daemon d;
+static char cli[512];
+static char out[16384];
+
+/* start -- a daemon with a big anonymous region, a file region and a read-only region */
+static void start(void)
+{
+	static const char *const regions[] = {
+		"--region", "big:anon:320M:rw", "--region", "file:file:%D/region.dat:8M:rw",
+		"--region", "ro:anon:1M:ro",	NULL,
+	};
+	int rc;
+
+	if (!th_ip())
+		cr_skip_test("no RDMA fabric: run under scripts/softroce");
+	th_build("client/cli/rdmacpy", cli, sizeof(cli));
+	rc = th_daemon_start(&d, regions);
+	cr_assert_eq(rc, 0, "rdmacpyd did not start (%d)", rc);
+}
+
+/* stop -- the daemon must exit cleanly after every test */
+static void stop(void)
+{
+	if (d.pid > 0)
+		cr_expect_eq(th_daemon_stop(&d), 0, "rdmacpyd did not exit 0 on SIGTERM");
+	th_run(NULL, 0, "rm -rf %s", d.dir);
+}
+
+TestSuite(cli, .init = start, .fini = stop, .timeout = 600);
+
+/* rdmacpy -- run the command with this daemon's port and key */
+static int rdmacpy(const char *args)
+{
+	return th_run(out, sizeof(out), "RDMACPY_PORT=%u RDMACPY_KEY_FILE=%s %s %s", d.port, d.key,
+		      cli, args);
+}
+
+/* roundtrip -- put a file of n bytes, get it back, bytes equal */
+static void roundtrip(uint64_t n)
+{
+	char in[400];
+	char back[400];
+	char args[1200];
+
+	snprintf(in, sizeof(in), "%s/in", d.dir);
+	snprintf(back, sizeof(back), "%s/back", d.dir);
+	cr_assert_eq(th_random_file(in, n, (unsigned)n), 0);
+	snprintf(args, sizeof(args), "put --verify %s %s:big", in, th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "put of %llu bytes: %s", (unsigned long long)n, out);
+	snprintf(args, sizeof(args), "get --verify %s:big+%llu %s", th_ip(), (unsigned long long)n,
+		 back);
+	if (n == 0)
+		snprintf(args, sizeof(args), "get %s:big@0+1 %s", th_ip(), back);
+	cr_assert_eq(rdmacpy(args), 0, "get of %llu bytes: %s", (unsigned long long)n, out);
+	if (n == 0)
+		return;
+	cr_assert(th_files_equal(in, back), "%llu bytes came back different",
+		  (unsigned long long)n);
+}
+
+Test(cli, roundtrip__0_bytes)
+{
+	char in[400];
+	char args[600];
+
+	snprintf(in, sizeof(in), "%s/empty", d.dir);
+	cr_assert_eq(th_random_file(in, 0, 1), 0);
+	snprintf(args, sizeof(args), "put --verify %s %s:big", in, th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "put of an empty file: %s", out);
+}
+
+Test(cli, roundtrip__1_byte)
+{
+	roundtrip(1);
+}
+
+Test(cli, roundtrip__4KiB_plus_1)
+{
+	roundtrip(4097);
+}
+
+Test(cli, roundtrip__64MiB)
+{
+	roundtrip(64ull << 20);
+}
+
+Test(cli, roundtrip__300MiB)
+{
+	roundtrip(300ull << 20);
+}
+
+Test(cli, offset_and_length_forms)
+{
+	char in[400];
+	char back[400];
+	char args[1200];
+
+	snprintf(in, sizeof(in), "%s/in", d.dir);
+	snprintf(back, sizeof(back), "%s/back", d.dir);
+	cr_assert_eq(th_random_file(in, 100000, 7), 0);
+	snprintf(args, sizeof(args), "put %s %s:file@12345", in, th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	/* A slice from the middle of what was written. */
+	snprintf(args, sizeof(args), "get %s:file@22345+50000 %s", th_ip(), back);
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	cr_assert(th_file_range_equal(in, 10000, back, 0, 50000));
+	/* put flushed the file region: the daemon's backing file holds the bytes. */
+	snprintf(args, sizeof(args), "%s/region.dat", d.dir);
+	cr_assert(th_file_range_equal(in, 0, args, 12345, 100000), "backing file differs");
+}
+
+Test(cli, stdin_and_stdout_forms)
+{
+	char in[400];
+	char back[400];
+	char args[1200];
+
+	snprintf(in, sizeof(in), "%s/in", d.dir);
+	snprintf(back, sizeof(back), "%s/back", d.dir);
+	cr_assert_eq(th_random_file(in, 3000000, 9), 0);
+	snprintf(args, sizeof(args), "put --verify - %s:big@4096 < %s", th_ip(), in);
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	snprintf(args, sizeof(args), "get %s:big@4096+3000000 - > %s", th_ip(), back);
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	cr_assert(th_files_equal(in, back));
+}
+
+Test(cli, ls_and_stat)
+{
+	char args[600];
+
+	snprintf(args, sizeof(args), "ls %s", th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	cr_assert(strstr(out, "big") && strstr(out, "320 MiB"), "%s", out);
+	cr_assert(strstr(out, "ro") && strstr(out, "file"), "%s", out);
+	snprintf(args, sizeof(args), "stat --json %s", th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	cr_assert(strstr(out, "\"clients_connected\":1"), "%s", out);
+}
+
+Test(cli, error__unknown_host)
+{
+	cr_assert_eq(rdmacpy("ls 198.18.0.99 --timeout 3000"), EXIT_CONNECT, "%s", out);
+	cr_assert(strstr(out, "cannot connect"), "%s", out);
+}
+
+Test(cli, error__unknown_region_lists_the_others)
+{
+	char args[600];
+
+	snprintf(args, sizeof(args), "get %s:nope /dev/null", th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_REMOTE, "%s", out);
+	cr_assert(strstr(out, "region 'nope' not found") && strstr(out, "it has: big"), "%s", out);
+}
+
+Test(cli, error__put_into_read_only_region)
+{
+	char args[600];
+
+	snprintf(args, sizeof(args), "put /etc/hostname %s:ro", th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_REMOTE, "%s", out);
+	cr_assert(strstr(out, "read-only"), "%s", out);
+}
+
+Test(cli, error__range_past_the_end)
+{
+	char args[600];
+
+	snprintf(args, sizeof(args), "get %s:ro@1000000+100000 /dev/null", th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_REMOTE, "%s", out);
+	cr_assert(strstr(out, "past the end"), "%s", out);
+}
+
+Test(cli, error__wrong_key)
+{
+	char args[1200];
+
+	snprintf(args, sizeof(args), "%s/other", d.dir);
+	th_run(NULL, 0, "printf 0123456789abcdef0123 > %s && chmod 600 %s", args, args);
+	snprintf(args, sizeof(args), "RDMACPY_PORT=%u %s ls %s -k %s/other", d.port, cli, th_ip(),
+		 d.dir);
+	cr_assert_eq(th_run(out, sizeof(out), "%s", args), EXIT_AUTH, "%s", out);
+	cr_assert(strstr(out, "key"), "%s", out);
+}
+
+Test(cli, error__usage)
+{
+	cr_assert_eq(rdmacpy("put onlyone"), EXIT_USAGE, "%s", out);
+	cr_assert_eq(rdmacpy("frobnicate"), EXIT_USAGE, "%s", out);
+	cr_assert_eq(rdmacpy("get host:r@x /dev/null"), EXIT_USAGE, "%s", out);
+}
