@@ -23,12 +23,14 @@ static void on_progress(void *ctx, uint64_t done)
 	cli_progress_update(ctx, done);
 }
 
-/* report -- the summary line, or the JSON object with --json */
+/*
+ * report -- the summary line, or the JSON object with --json. The time is the transfer's
+ * (for put including the flush that makes it durable), not connecting or verifying.
+ */
 static void report(const struct cli_opts *o, struct rdmacpy_conn *conn, const char *op,
-		   uint64_t bytes, uint64_t t0, bool verified)
+		   uint64_t bytes, double secs, bool verified)
 {
 	struct rdmacpy_counters c = {0};
-	double secs = (double)(cli_now_ns() - t0) / 1e9;
 	double rate = secs > 0 ? (double)bytes / secs : 0;
 	char r[32];
 
@@ -105,6 +107,7 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 	struct stat st;
 	uint64_t region_size = 0;
 	uint64_t t0;
+	double secs;
 	char err[256];
 	bool from_pipe;
 	int fd;
@@ -167,9 +170,10 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 			goto out_grant;
 		}
 	}
+	secs = (double)(cli_now_ns() - t0) / 1e9;
 	rc = o->verify ? verify(conn, &spec, s.done, &s.sum) : 0;
 	if (!rc)
-		report(o, conn, "put", s.done, t0, o->verify);
+		report(o, conn, "put", s.done, secs, o->verify);
 out_grant:
 	rdmacpy_grant_close(&grant);
 out_close:
@@ -213,6 +217,7 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 	char tmp[PATH_MAX];
 	uint64_t region_size = 0;
 	uint64_t t0;
+	double secs;
 	char err[256];
 	bool to_stdout;
 	int fd = -1;
@@ -261,6 +266,7 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 			goto out_file;
 		}
 	}
+	secs = (double)(cli_now_ns() - t0) / 1e9;
 	rc = o->verify ? verify(conn, &spec, s.done, &s.sum) : 0;
 	if (rc)
 		goto out_file;
@@ -271,7 +277,7 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 			goto out_file;
 		}
 	}
-	report(o, conn, "get", s.done, t0, o->verify);
+	report(o, conn, "get", s.done, secs, o->verify);
 out_file:
 	if (!to_stdout) {
 		close(fd);
