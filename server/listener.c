@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* listener.c -- rdma_cm events: connect requests checked, rejected or accepted into sessions */
+#include "server/listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/grant.h"
+#include "server/session.h"
+
+#define LISTEN_BACKLOG 64
+#define PDATA_MAX      256
+
+/* What the loop keeps of an event after acking it: acking first lets a handler destroy the
+ * id, which librdmacm refuses while one of its events is held. */
+struct cm_evt {
+	enum rdma_cm_event_type type;
+	int status;
+	struct rdma_cm_id *id;
+	uint8_t pdata[PDATA_MAX];
+	size_t pdata_len;
+};
+
+/* rcp_sockaddr_str -- numeric address and port, for logs */
+void rcp_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
+	} else if (sa && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, len, "(unknown address)");
+	}
+}
+
+/* rcp_listener_port -- read back the bound port */
+uint16_t rcp_listener_port(const struct rcp_server *srv)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&srv->listen_id->route.addr.src_addr;
+
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+}
+
+/* reject -- refuse a connect request, saying why in the private data, and drop its id */
+static void reject(struct rcp_server *srv, struct rdma_cm_id *id, const char *peer,
+		   enum rcp_reject_reason reason, const char *why)
+{
+	struct rcp_cm_reject rj = {.reason = reason};
+	uint8_t pdata[RCP_CM_REJECT_LEN];
+	size_t len = 0;
+	int ret;
+
+	srv->cnt.refusals++;
+	rcp_warn(&srv->log, "refused connection from %s: %s (%s)", peer, why,
+		 rcp_reject_name(reason));
+	ret = rcp_cm_reject_encode(&rj, pdata, sizeof(pdata), &len);
+	if (ret)
+		len = 0;
+	ret = rcp_vb_reject(id, len ? pdata : NULL, len);
+	if (ret)
+		rcp_dbg(&srv->log, "rdma_reject for %s: %s", peer, strerror(-ret));
+	rcp_vb_destroy_id(&id);
+}
+
+/* on_connect_request -- the private data decides; then limits; then a session and accept */
+static void on_connect_request(struct rcp_server *srv, const struct cm_evt *e)
+{
+	struct rcp_vb_conn_opts opts;
+	struct rcp_cm_private cp;
+	struct rcp_session *s = NULL;
+	char peer[64];
+	char why[128];
+	int ret;
+
+	rcp_sockaddr_str((const struct sockaddr *)&e->id->route.addr.dst_addr, peer, sizeof(peer));
+	rcp_dbg(&srv->log, "connect request from %s (%zu bytes of private data)", peer,
+		e->pdata_len);
+	ret = rcp_cm_private_decode(e->pdata, e->pdata_len, &cp);
+	if (ret == -EPROTONOSUPPORT) {
+		snprintf(why, sizeof(why), "protocol version %u, this daemon speaks %d",
+			 (unsigned int)cp.version, RCP_PROTO_VERSION);
+		reject(srv, e->id, peer, RCP_REJECT_BAD_VERSION, why);
+		return;
+	}
+	if (ret) {
+		reject(srv, e->id, peer, RCP_REJECT_BAD_MAGIC, "not an rdmacpy client");
+		return;
+	}
+	if (srv->shutting_down) {
+		reject(srv, e->id, peer, RCP_REJECT_SHUTDOWN, "shutting down");
+		return;
+	}
+	if (srv->nsessions >= srv->cfg.max_clients) {
+		snprintf(why, sizeof(why), "%u clients connected, the limit (--max-clients)",
+			 srv->nsessions);
+		reject(srv, e->id, peer, RCP_REJECT_FULL, why);
+		return;
+	}
+	if ((cp.flags & RCP_CM_F_NO_KEY) && !srv->cfg.no_auth) {
+		reject(srv, e->id, peer, RCP_REJECT_NEED_KEY, "client has no key, auth required");
+		return;
+	}
+	if (e->id->verbs != srv->ctx) {
+		/* the PD, and so every region and window, lives on the listening device */
+		reject(srv, e->id, peer, RCP_REJECT_FULL, "arrived on another RDMA device");
+		return;
+	}
+	ret = rcp_session_new(srv, e->id, peer, cp.nonce, &s);
+	if (ret) {
+		snprintf(why, sizeof(why), "cannot set up a session: %s", strerror(-ret));
+		reject(srv, e->id, peer, RCP_REJECT_FULL, why);
+		return;
+	}
+	memset(&opts, 0, sizeof(opts));
+	/* let the client pipeline as many RDMA READs as the device can answer at once */
+	opts.responder_resources =
+		(uint8_t)(srv->caps.max_qp_rd_atom > UINT8_MAX ? UINT8_MAX
+							       : srv->caps.max_qp_rd_atom);
+	opts.initiator_depth = (uint8_t)(srv->caps.max_qp_init_rd_atom > UINT8_MAX
+						 ? UINT8_MAX
+						 : srv->caps.max_qp_init_rd_atom);
+	opts.retry_count = 7;
+	opts.rnr_retry_count = 7;
+	ret = rcp_vb_accept(e->id, &opts, NULL, 0);
+	if (ret) {
+		rcp_err(&srv->log, "accepting %s: %s", peer, strerror(-ret));
+		rcp_session_delete(&s);
+	}
+}
+
+/* on_event -- one acked event, by the id it concerns */
+static void on_event(struct rcp_server *srv, const struct cm_evt *e)
+{
+	struct rcp_session *s;
+
+	if (e->type == RDMA_CM_EVENT_CONNECT_REQUEST) {
+		on_connect_request(srv, e);
+		return;
+	}
+	if (e->type == RDMA_CM_EVENT_DEVICE_REMOVAL) {
+		rcp_err(&srv->log, "the RDMA device went away");
+		srv->exit_code = 1;
+		rcp_server_shutdown(srv, "device removal");
+		return;
+	}
+	s = e->id == srv->listen_id ? NULL : e->id->context;
+	if (!s) {
+		rcp_dbg(&srv->log, "rdma_cm event %s ignored", rcp_vb_cm_event_str(e->type));
+		return;
+	}
+	switch (e->type) {
+	case RDMA_CM_EVENT_ESTABLISHED:
+		rcp_session_established(s);
+		break;
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_REJECTED:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+		rcp_dbg(&srv->log, "client %s: %s (status %d)", s->peer,
+			rcp_vb_cm_event_str(e->type), e->status);
+		rcp_session_delete(&s);
+		break;
+	default:
+		rcp_dbg(&srv->log, "client %s: rdma_cm event %s", s->peer,
+			rcp_vb_cm_event_str(e->type));
+		break;
+	}
+}
+
+/* cm_cb -- the event channel is readable: handle every pending event */
+static void cm_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rcp_server *srv = arg;
+	struct rdma_cm_event *ev;
+	struct cm_evt e;
+	int ret;
+
+	(void)fd;
+	(void)what;
+	while (srv->cm_ch) {
+		ret = rcp_vb_get_cm_event(srv->cm_ch, &ev);
+		if (ret == -EAGAIN)
+			break;
+		if (ret) {
+			rcp_err(&srv->log, "rdma_get_cm_event: %s", strerror(-ret));
+			break;
+		}
+		memset(&e, 0, sizeof(e));
+		e.type = ev->event;
+		e.status = ev->status;
+		e.id = ev->id;
+		if (ev->event == RDMA_CM_EVENT_CONNECT_REQUEST && ev->param.conn.private_data) {
+			e.pdata_len = ev->param.conn.private_data_len;
+			if (e.pdata_len > sizeof(e.pdata))
+				e.pdata_len = sizeof(e.pdata);
+			memcpy(e.pdata, ev->param.conn.private_data, e.pdata_len);
+		}
+		rcp_vb_ack_cm_event(ev);
+		on_event(srv, &e);
+	}
+}
+
+/* resolve -- the listen address (numeric or a name) with the port */
+static int resolve(struct rcp_server *srv, struct sockaddr_storage *ss)
+{
+	struct addrinfo hints;
+	struct addrinfo *res = NULL;
+	char port[8];
+	int ret;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", srv->cfg.port);
+	ret = getaddrinfo(srv->cfg.listen, port, &hints, &res);
+	if (ret) {
+		rcp_err(&srv->log, "--listen %s: %s", srv->cfg.listen, gai_strerror(ret));
+		return -EINVAL;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* rcp_listener_start -- channel, id, bind + listen, and the device that address belongs to */
+int rcp_listener_start(struct rcp_server *srv)
+{
+	struct sockaddr_storage ss;
+	int ret;
+
+	memset(&ss, 0, sizeof(ss));
+	ret = resolve(srv, &ss);
+	if (ret)
+		return ret;
+	ret = rcp_vb_create_event_channel(&srv->cm_ch);
+	if (ret) {
+		rcp_err(&srv->log, "rdma_cm event channel: %s (is rdma_ucm loaded?)",
+			strerror(-ret));
+		return ret;
+	}
+	ret = rcp_vb_event_channel_set_nonblock(srv->cm_ch);
+	if (ret)
+		goto err_destroy_channel;
+	ret = rcp_vb_create_id(srv->cm_ch, NULL, &srv->listen_id);
+	if (ret)
+		goto err_destroy_channel;
+	ret = rcp_vb_listen(srv->listen_id, (struct sockaddr *)&ss, LISTEN_BACKLOG);
+	if (ret) {
+		rcp_err(&srv->log, "listening on %s port %u: %s", srv->cfg.listen, srv->cfg.port,
+			strerror(-ret));
+		goto err_destroy_id;
+	}
+	srv->ctx = srv->listen_id->verbs;
+	if (!srv->ctx) {
+		rcp_err(&srv->log,
+			"--listen %s: no RDMA device has this address (a wildcard address "
+			"does not pick a device)",
+			srv->cfg.listen);
+		ret = -ENODEV;
+		goto err_destroy_id;
+	}
+	srv->cm_event = event_new(srv->base, srv->cm_ch->fd, EV_READ | EV_PERSIST, cm_cb, srv);
+	if (!srv->cm_event || event_add(srv->cm_event, NULL)) {
+		ret = -ENOMEM;
+		goto err_free_event;
+	}
+	rcp_sockaddr_str((struct sockaddr *)&srv->listen_id->route.addr.src_addr, srv->listen_str,
+			 sizeof(srv->listen_str));
+	rcp_info(&srv->log, "listening on %s, device %s", srv->listen_str, srv->ctx->device->name);
+	return 0;
+
+err_free_event:
+	if (srv->cm_event)
+		event_free(srv->cm_event);
+	srv->cm_event = NULL;
+err_destroy_id:
+	srv->ctx = NULL;
+	rcp_vb_destroy_id(&srv->listen_id);
+err_destroy_channel:
+	rcp_vb_destroy_event_channel(&srv->cm_ch);
+	return ret;
+}
+
+/* rcp_listener_stop -- in reverse order of rcp_listener_start */
+void rcp_listener_stop(struct rcp_server *srv)
+{
+	if (srv->cm_event) {
+		event_free(srv->cm_event);
+		srv->cm_event = NULL;
+	}
+	rcp_vb_destroy_id(&srv->listen_id);
+	srv->ctx = NULL;
+	rcp_vb_destroy_event_channel(&srv->cm_ch);
+}

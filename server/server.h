@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* server.h -- struct rcp_server: the daemon's one piece of state, shared by its modules */
+#ifndef RDMACPY_SERVER_SERVER_H
+#define RDMACPY_SERVER_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+
+#include "common/auth.h"
+#include "common/log.h"
+#include "common/verbs.h"
+#include "proto/proto.h"
+#include "server/config.h"
+
+struct rcp_region;
+struct rcp_session;
+
+LIST_HEAD(rcp_session_list, rcp_session);
+
+/* Counters the daemon keeps itself; STAT adds the ones it computes (stats.c). */
+struct rcp_counters {
+	uint64_t clients_total;
+	uint64_t grants_total;
+	uint64_t refusals;
+	uint64_t requests;
+	uint64_t auth_failures;
+	uint64_t grants_active;
+	uint64_t mw_active;
+};
+
+struct rcp_server {
+	struct rcp_config cfg;
+	struct rcp_log log;
+	struct event_base *base;
+	struct event *sig_term;
+	struct event *sig_int;
+	struct event *sig_hup;
+	struct event *cm_event;
+	struct event *drain_timer; /* shutdown: gives clients a moment to go away */
+
+	struct rdma_event_channel *cm_ch;
+	struct rdma_cm_id *listen_id;
+	struct ibv_context *ctx; /* the listen id's device; not ours to close */
+	struct ibv_pd *pd;	 /* one PD: every MR, MW and session QP lives on it */
+	struct rcp_vb_caps caps;
+	bool use_mw; /* false: grants fall back to the region MR's rkey */
+
+	struct rcp_auth_key key;
+
+	struct rcp_region **regions; /* in LIST order */
+	size_t nregions;
+	uint64_t bytes_dynamic;
+
+	struct rcp_session_list sessions;
+	uint32_t nsessions;
+	uint64_t next_serial;
+
+	bool shutting_down;
+	int exit_code;
+	uint64_t start_ms;
+	char listen_str[RCP_HOSTNAME_MAX + 8];
+	struct rcp_counters cnt;
+};
+
+/* rcp_now_ms -- monotonic milliseconds */
+uint64_t rcp_now_ms(void);
+
+/* rcp_server_shutdown -- stop accepting, revoke every grant, disconnect every client; the loop
+ * ends when the last session is gone or after a short grace period */
+void rcp_server_shutdown(struct rcp_server *srv, const char *why);
+
+/* rcp_server_session_gone -- a session was freed: end the loop if shutting down and none left */
+void rcp_server_session_gone(struct rcp_server *srv);
+
+#endif /* RDMACPY_SERVER_SERVER_H */

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* stats.c -- STAT_REPLY counters: kept ones from rcp_counters, the rest computed on demand */
+#include "server/stats.h"
+
+#include <string.h>
+
+#include "server/region.h"
+
+/* rcp_stats_fill -- counters as of now */
+void rcp_stats_fill(const struct rcp_server *srv, struct rcp_msg_stat_reply *out)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->clients_connected = srv->nsessions;
+	out->clients_total = srv->cnt.clients_total;
+	out->grants_active = srv->cnt.grants_active;
+	out->grants_total = srv->cnt.grants_total;
+	out->mw_active = srv->cnt.mw_active;
+	out->regions = srv->nregions;
+	for (i = 0; i < srv->nregions; i++)
+		out->bytes_registered += srv->regions[i]->size;
+	out->bytes_dynamic = srv->bytes_dynamic;
+	out->refusals = srv->cnt.refusals;
+	out->requests = srv->cnt.requests;
+	out->auth_failures = srv->cnt.auth_failures;
+	/* third-party copy is not implemented yet: its counters stay 0 */
+	out->mw_fallback = srv->use_mw ? 0 : 1;
+	out->uptime_ms = rcp_now_ms() - srv->start_ms;
+}
+
+/* rcp_stats_log -- the counters on one line, for the operator */
+void rcp_stats_log(const struct rcp_server *srv)
+{
+	struct rcp_msg_stat_reply st;
+	char line[RCP_LOG_MSG_MAX];
+	size_t off = 0;
+	size_t i;
+	int n;
+
+	rcp_stats_fill(srv, &st);
+	line[0] = '\0';
+	for (i = 0; i < RCP_STAT_COUNT && off < sizeof(line); i++) {
+		n = snprintf(line + off, sizeof(line) - off, "%s%s=%llu", i ? " " : "",
+			     rcp_stat_name(i), (unsigned long long)rcp_stat_value(&st, i));
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	rcp_info(&srv->log, "stats: %s", line);
+}
