@@ -2,6 +2,8 @@
 /* config.c -- rdmacpyd settings: size and region-spec parsing, the key = value config file */
 #include "server/config.h"
 
+#include "common/size.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -50,37 +52,6 @@ void rcp_config_fini(struct rcp_config *cfg)
 	free(cfg->regions);
 	cfg->regions = NULL;
 	cfg->nregions = 0;
-}
-
-/* rcp_parse_size -- bytes from a number with an optional binary suffix */
-int rcp_parse_size(const char *s, uint64_t *out)
-{
-	static const struct {
-		const char *suffix;
-		unsigned int shift;
-	} units[] = {
-		{"", 0},     {"K", 10}, {"KiB", 10}, {"M", 20},	 {"MiB", 20}, {"G", 30},
-		{"GiB", 30}, {"T", 40}, {"TiB", 40}, {"KB", 10}, {"MB", 20},  {"GB", 30},
-	};
-	unsigned long long v;
-	char *end;
-	size_t i;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcasecmp(end, units[i].suffix))
-			continue;
-		if (units[i].shift && v > (UINT64_MAX >> units[i].shift))
-			return -ERANGE;
-		*out = (uint64_t)v << units[i].shift;
-		return 0;
-	}
-	return -EINVAL;
 }
 
 /* rcp_parse_u32 -- a decimal count in [min, max] */
@@ -200,7 +171,7 @@ static int fill_spec(char **f, size_t n, struct rcp_region_spec *out, char *err,
 				f[0]);
 			return -EINVAL;
 		}
-		ret = rcp_parse_size(f[2], &size);
+		ret = rcp_size_parse(f[2], &size);
 		if (ret || size == 0) {
 			set_err(err, errlen, "region %s: bad size '%s'", f[0], f[2]);
 			return -EINVAL;
@@ -213,7 +184,7 @@ static int fill_spec(char **f, size_t n, struct rcp_region_spec *out, char *err,
 		return -EINVAL;
 	}
 	if (n == 4) {
-		ret = rcp_parse_size(f[3], &size);
+		ret = rcp_size_parse(f[3], &size);
 		if (ret || size == 0) {
 			set_err(err, errlen, "region %s: bad size '%s'", f[0], f[3]);
 			return -EINVAL;
@@ -263,12 +234,12 @@ int rcp_parse_region_spec(const char *spec, struct rcp_region_spec *out, char *e
 	if (last && (!strcmp(last + 1, "ro") || !strcmp(last + 1, "rw"))) {
 		*last = '\0';
 		prev = strrchr(p, ':');
-		if (prev && rcp_parse_size(prev + 1, &(uint64_t){0}) == 0) {
+		if (prev && rcp_size_parse(prev + 1, &(uint64_t){0}) == 0) {
 			*prev = '\0';
 			f[n++] = prev + 1;
 		}
 		f[n++] = last + 1;
-	} else if (last && rcp_parse_size(last + 1, &(uint64_t){0}) == 0) {
+	} else if (last && rcp_size_parse(last + 1, &(uint64_t){0}) == 0) {
 		*last = '\0';
 		f[n++] = last + 1;
 	}
@@ -361,7 +332,7 @@ static int set_string(char *dst, size_t cap, const char *key, const char *val, c
 static int apply_key(struct rcp_config *cfg, const char *key, const char *val, char *err,
 		     size_t errlen)
 {
-	uint32_t u;
+	uint32_t u = 0;
 	int ret = 0;
 
 	if (!strcmp(key, "listen"))
@@ -384,7 +355,7 @@ static int apply_key(struct rcp_config *cfg, const char *key, const char *val, c
 	} else if (!strcmp(key, "max-grants-per-client")) {
 		ret = rcp_parse_u32(val, 1, 1u << 20, &cfg->max_grants_per_client);
 	} else if (!strcmp(key, "max-dynamic-memory")) {
-		ret = rcp_parse_size(val, &cfg->max_dynamic);
+		ret = rcp_size_parse(val, &cfg->max_dynamic);
 	} else if (!strcmp(key, "log-level")) {
 		ret = rcp_log_level_parse(val, &cfg->log_level);
 	} else {

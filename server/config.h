@@ -49,9 +49,6 @@ void rcp_config_init(struct rcp_config *cfg);
 /* rcp_config_fini -- free the region list; the struct may be initialised again */
 void rcp_config_fini(struct rcp_config *cfg);
 
-/* rcp_parse_size -- "4096", "64K", "8MiB", "1G" (K/M/G/T and KiB/MiB/GiB/TiB are all powers of
- * 1024) into bytes; -EINVAL if malformed, -ERANGE on overflow; 0 is accepted */
-int rcp_parse_size(const char *s, uint64_t *out);
 
 /* rcp_parse_u32 -- a decimal count in [min, max]; -EINVAL or -ERANGE */
 int rcp_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);

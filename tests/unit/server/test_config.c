@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/size.h"
 #include "server/config.h"
 
 static struct rcp_config cfg;
@@ -34,7 +35,7 @@ Test(size, plain_bytes)
 {
 	uint64_t v;
 
-	cr_assert_eq(rcp_parse_size("4096", &v), 0);
+	cr_assert_eq(rcp_size_parse("4096", &v), 0);
 	cr_assert_eq(v, 4096);
 }
 
@@ -42,15 +43,15 @@ Test(size, suffixes__powers_of_1024)
 {
 	uint64_t v;
 
-	cr_assert_eq(rcp_parse_size("64K", &v), 0);
+	cr_assert_eq(rcp_size_parse("64K", &v), 0);
 	cr_assert_eq(v, 64ull << 10);
-	cr_assert_eq(rcp_parse_size("8MiB", &v), 0);
+	cr_assert_eq(rcp_size_parse("8MiB", &v), 0);
 	cr_assert_eq(v, 8ull << 20);
-	cr_assert_eq(rcp_parse_size("2G", &v), 0);
+	cr_assert_eq(rcp_size_parse("2G", &v), 0);
 	cr_assert_eq(v, 2ull << 30);
-	cr_assert_eq(rcp_parse_size("1gib", &v), 0);
+	cr_assert_eq(rcp_size_parse("1gib", &v), 0);
 	cr_assert_eq(v, 1ull << 30);
-	cr_assert_eq(rcp_parse_size("3TiB", &v), 0);
+	cr_assert_eq(rcp_size_parse("3TiB", &v), 0);
 	cr_assert_eq(v, 3ull << 40);
 }
 
@@ -58,20 +59,20 @@ Test(size, malformed__einval)
 {
 	uint64_t v;
 
-	cr_assert_eq(rcp_parse_size("", &v), -EINVAL);
-	cr_assert_eq(rcp_parse_size("M", &v), -EINVAL);
-	cr_assert_eq(rcp_parse_size("-1", &v), -EINVAL);
-	cr_assert_eq(rcp_parse_size("12X", &v), -EINVAL);
-	cr_assert_eq(rcp_parse_size("1 M", &v), -EINVAL);
-	cr_assert_eq(rcp_parse_size(NULL, &v), -EINVAL);
+	cr_assert_eq(rcp_size_parse("", &v), -EINVAL);
+	cr_assert_eq(rcp_size_parse("M", &v), -EINVAL);
+	cr_assert_eq(rcp_size_parse("-1", &v), -EINVAL);
+	cr_assert_eq(rcp_size_parse("12X", &v), -EINVAL);
+	cr_assert_eq(rcp_size_parse("1 M", &v), -EINVAL);
+	cr_assert_eq(rcp_size_parse(NULL, &v), -EINVAL);
 }
 
 Test(size, overflow__erange)
 {
 	uint64_t v;
 
-	cr_assert_eq(rcp_parse_size("99999999999999999999", &v), -ERANGE);
-	cr_assert_eq(rcp_parse_size("17179869184G", &v), -ERANGE);
+	cr_assert_eq(rcp_size_parse("99999999999999999999", &v), -ERANGE);
+	cr_assert_eq(rcp_size_parse("17179869184G", &v), -ERANGE);
 }
 
 Test(region_spec, anon_default_rights_rw)
