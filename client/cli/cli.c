@@ -121,8 +121,12 @@ int cli_connect(const struct cli_opts *o, const char *host, struct rdmacpy_conn 
 	if (o->chunk)
 		co.chunk_size = (uint32_t)o->chunk;
 	rc = rdmacpy_connect(host, o->port, &co, conn);
-	if (rc)
-		return cli_fail(NULL, host, rc, "cannot connect");
+	if (rc) {
+		int code = cli_fail(NULL, host, rc, "cannot connect");
+
+		/* Whatever went wrong while connecting (even a timeout) is a connection failure. */
+		return code == CLI_EXIT_AUTH ? code : CLI_EXIT_CONNECT;
+	}
 	return 0;
 }
 
