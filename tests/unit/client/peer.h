@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* peer.h -- a mock rdmacpyd for client unit tests, played over the verbs mock */
+#ifndef RDMACPY_TESTS_CLIENT_PEER_H
+#define RDMACPY_TESTS_CLIENT_PEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/proto.h"
+
+#define PEER_KEY_LEN	 32
+#define PEER_GRANT_ADDR	 0x7f0000000000ull
+#define PEER_RKEY_BASE	 0x1000u
+#define PEER_REGION_SIZE (64ull << 20)
+
+/* How the mock daemon behaves. Zero is a healthy daemon that requires the key. */
+struct peer_cfg {
+	bool no_auth;		/* CHALLENGE says RCP_CAP_NO_AUTH */
+	bool bad_server_mac;	/* AUTH_OK carries a wrong MAC */
+	bool no_challenge;	/* never send CHALLENGE (the client must time out) */
+	enum rcp_err auth_err;	/* answer AUTH with ERROR(auth_err) */
+	enum rcp_err open_err;	/* answer OPEN with ERROR(open_err) */
+	bool mr_fallback;	/* OPEN_REPLY says the rkey is the region MR's */
+	enum rcp_rights rights; /* rights granted (0: as asked) */
+};
+
+/* peer_key -- the key both sides use */
+const uint8_t *peer_key(void);
+
+/* peer_start -- reset the verbs mock (auto cm, auto complete, payload capture) and start the
+ * mock daemon thread */
+void peer_start(const struct peer_cfg *cfg);
+
+/* peer_stop -- stop the thread */
+void peer_stop(void);
+
+/* peer_client_mac_ok -- whether every AUTH carried the right client MAC */
+bool peer_client_mac_ok(void);
+
+/* peer_requests -- control requests of a type the daemon answered */
+unsigned int peer_requests(enum rcp_msg_type type);
+
+#endif /* RDMACPY_TESTS_CLIENT_PEER_H */
