@@ -137,6 +137,20 @@ int rcp_vb_listen(struct rdma_cm_id *id, const struct sockaddr *addr, int backlo
 	return status_to_errno(rdma_listen(id, backlog));
 }
 
+/*
+ * set_ack_timeout -- give the QP a transport ACK timeout before it reaches RTS. Without one
+ * rdma_cm leaves rxe's QPs at 0 ("wait forever"): a lost packet is never retransmitted and a
+ * cut link hangs the work instead of failing it with retry-exceeded. A kernel that lacks the
+ * option keeps its default; that is not worth refusing the connection for.
+ */
+static void set_ack_timeout(struct rdma_cm_id *id)
+{
+	uint8_t timeout = RCP_VB_ACK_TIMEOUT;
+
+	(void)rdma_set_option(id, RDMA_OPTION_ID, RDMA_OPTION_ID_ACK_TIMEOUT, &timeout,
+			      sizeof(timeout));
+}
+
 /* rcp_vb_connect -- connect with private data (at most 56 bytes on RC); opts may be NULL */
 int rcp_vb_connect(struct rdma_cm_id *id, const struct rcp_vb_conn_opts *opts, const void *pdata,
 		   size_t pdata_len)
@@ -149,6 +163,7 @@ int rcp_vb_connect(struct rdma_cm_id *id, const struct rcp_vb_conn_opts *opts, c
 	ret = fill_conn_param(&param, opts, pdata, pdata_len);
 	if (ret)
 		return ret;
+	set_ack_timeout(id);
 	return status_to_errno(rdma_connect(id, &param));
 }
 
@@ -164,6 +179,7 @@ int rcp_vb_accept(struct rdma_cm_id *id, const struct rcp_vb_conn_opts *opts, co
 	ret = fill_conn_param(&param, opts, pdata, pdata_len);
 	if (ret)
 		return ret;
+	set_ack_timeout(id);
 	return status_to_errno(rdma_accept(id, &param));
 }
 

@@ -53,6 +53,13 @@ struct rcp_vb_caps {
  * RDMA READs as the device allows (RDMA_MAX_RESP_RES / RDMA_MAX_INIT_DEPTH, which librdmacm
  * replaces by the device maximum), 7 transport retries and 7 RNR retries (7 = forever).
  */
+/*
+ * Transport ACK timeout of every connection: 4.096 us * 2^16 = 268 ms per try, so with 7
+ * retries a dead peer fails the work with retry-exceeded in about 2 s, while an emulated,
+ * loaded soft-RoCE host never trips it spuriously.
+ */
+#define RCP_VB_ACK_TIMEOUT 16
+
 struct rcp_vb_conn_opts {
 	uint8_t responder_resources;
 	uint8_t initiator_depth;
