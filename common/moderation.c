@@ -90,8 +90,8 @@ int rcp_mod_init(struct rcp_mod_policy *p, const struct rcp_mod_config *cfg)
 }
 
 /* rcp_mod_should_signal -- whether the WR about to be posted is to be signaled; counts it */
-bool rcp_mod_should_signal(struct rcp_mod_policy *p, unsigned int unsignaled_run, bool last_of_op,
-			   unsigned int sq_free)
+bool rcp_mod_should_signal(struct rcp_mod_policy *p, unsigned int unsignaled_run,
+			   unsigned int flags, unsigned int sq_free)
 {
 	bool sig;
 
@@ -102,12 +102,34 @@ bool rcp_mod_should_signal(struct rcp_mod_policy *p, unsigned int unsignaled_run
 	 * unsignaled run at sq_depth - 1; the sq_free rule covers a caller whose run count and
 	 * slot count disagree (e.g. after an error), so a full SQ always holds a signaled WR.
 	 */
-	sig = p->mode == RCP_MOD_EVENT || last_of_op || sq_free <= 1 ||
+	sig = p->mode == RCP_MOD_EVENT || (flags & RCP_MOD_WR_AWAITED) || sq_free <= 1 ||
 	      unsignaled_run >= p->sig_every - 1;
+	if (p->mode == RCP_MOD_POLL && (flags & RCP_MOD_WR_LAST))
+		sig = true;
 	p->stats.posted++;
 	if (sig)
 		p->stats.signaled++;
 	return sig;
+}
+
+/* rcp_mod_flush_deadline -- when a run that began at tail_since_ns is due for a flush WR */
+uint64_t rcp_mod_flush_deadline(const struct rcp_mod_policy *p, uint64_t tail_since_ns)
+{
+	return rcp_mod_deadline(p, tail_since_ns);
+}
+
+/* rcp_mod_flush_due -- whether an unsignaled run needs a signaled flush WR behind it now */
+bool rcp_mod_flush_due(struct rcp_mod_policy *p, unsigned int unsignaled_run,
+		       uint64_t tail_since_ns, uint64_t now_ns)
+{
+	if (!p || !unsignaled_run)
+		return false;
+	if (p->mode != RCP_MOD_MODERATED && p->mode != RCP_MOD_ADAPTIVE)
+		return false;
+	if (now_ns < rcp_mod_flush_deadline(p, tail_since_ns))
+		return false;
+	p->stats.flushes++;
+	return true;
 }
 
 /* rcp_mod_deadline -- the latest time a completion that arrives at now_ns may be seen */

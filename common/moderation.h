@@ -14,30 +14,44 @@
  * this policy is what emulates it in software where it does not (rxe), in two halves:
  *
  * 1. Selective signaling (rcp_mod_should_signal). A signaled WR's completion retires it and
- *    every earlier WR of the send queue; unsignaled WRs keep their SQ slots until then. Signaling
- *    one WR in `count` cuts completions, and so wake-ups, by that factor.
+ *    every earlier WR of the send queue (RC send queues complete in order); unsignaled WRs keep
+ *    their SQ slots until then. Signaling one WR in `count` cuts completions, and so wake-ups,
+ *    by that factor. MODERATED and ADAPTIVE do not signal the last WR of every operation: an
+ *    operation may end inside an unsignaled run and completes when a later signaled WR does.
  *
  *    SQ INVARIANT: the run of consecutive unsignaled WRs never exceeds sq_depth - 1, and a WR
  *    that takes the last free slot is always signaled. So whenever the SQ is full, a signaled
- *    WR is in it whose completion frees slots: the poster can always make progress. The
+ *    WR is in it whose completion frees slots: the poster can always make progress, and while
+ *    an unsignaled run is the newest work at least one slot is free for a flush WR. The
  *    signaling interval is min(count, sq_depth / 2), at least 1, so a completion frees slots
  *    while half the queue is still in flight and posting rarely stalls.
+ *
+ *    FLUSH: an unsignaled run with no signaled WR behind it would never complete on its own.
+ *    When its oldest WR has waited period_us (rcp_mod_flush_due), or the application waits
+ *    for its work, the caller posts one cheap signaled WR behind it (a zero-length RDMA WRITE
+ *    or READ to the same grant), whose completion retires the run.
  *
  * 2. Coalesced wake-ups (rcp_mod_arm_decision). After a wake-up (channel event or timer) the
  *    caller drains the CQ in batches and asks after each batch whether to keep draining, to
  *    re-arm the completion channel, or to sleep on a timer with the channel unarmed so that
  *    completions gather. The timer's deadline is never later than now + period_us, and while
  *    the channel is armed a completion wakes the caller at once; so no completion waits longer
- *    than period_us to be seen (THE TIME BOUND).
+ *    than period_us to be seen (THE TIME BOUND). A caller may also drain when it is running
+ *    anyway (no wake-up), and may defer an ARM until it is about to sleep or period_us has
+ *    passed, whichever is first: an event for a CQ it is about to look at wakes nobody usefully.
  */
 
 enum rcp_mod_mode {
 	RCP_MOD_POLL,	   /* busy poll: no wake-ups; signal every count-th WR and each op's last */
 	RCP_MOD_EVENT,	   /* signal every WR, wake per completion */
-	RCP_MOD_MODERATED, /* signal every count-th WR and each op's last; wake at most per period
+	RCP_MOD_MODERATED, /* signal every count-th WR (and awaited ones); wake at most per period
 			    */
 	RCP_MOD_ADAPTIVE,  /* as MODERATED, count and period follow the observed load */
 };
+
+/* What is known about a WR when asking whether to signal it (rcp_mod_should_signal flags). */
+#define RCP_MOD_WR_LAST	   0x1u /* it ends an operation */
+#define RCP_MOD_WR_AWAITED 0x2u /* the application waits for its operation right away */
 
 /* What the completion handler does after a poll pass. */
 enum rcp_mod_action {
@@ -80,6 +94,7 @@ struct rcp_mod_counters {
 	uint64_t signaled;    /* of which signaled */
 	uint64_t completions; /* completions reported to rcp_mod_arm_decision */
 	uint64_t wakeups;     /* wake-ups ended by ARM or WAIT (POLL mode counts none) */
+	uint64_t flushes;     /* rcp_mod_flush_due answers of true */
 };
 
 /* The policy of one QP/CQ pair. Fields may be read; change them only through this API. */
@@ -113,14 +128,30 @@ int rcp_mod_init(struct rcp_mod_policy *p, const struct rcp_mod_config *cfg);
  * rcp_mod_should_signal -- whether the WR about to be posted is to be signaled; counts it
  *
  * unsignaled_run: unsignaled WRs posted on this SQ since the last signaled one (not counting
- * this WR). last_of_op: this WR ends an operation (its completion ends the op). sq_free: free SQ
- * slots before posting this WR (>= 1, or the caller could not post). Call once per WR posted.
+ * this WR). flags: RCP_MOD_WR_* that apply to this WR. sq_free: free SQ slots before posting
+ * this WR (>= 1, or the caller could not post). Call once per WR posted.
  *
- * Signaled: every WR in EVENT mode; otherwise the last WR of an operation, every sig_every-th
- * WR, and any WR that fills the SQ or would make the unsignaled run reach sq_depth.
+ * Signaled: every WR in EVENT mode; otherwise every sig_every-th WR, any WR that fills the SQ
+ * or would make the unsignaled run reach sq_depth, and an AWAITED WR (its completion is wanted
+ * now, a flush WR would only add one). POLL also signals each operation's LAST WR, since its
+ * caller spins for it anyway; MODERATED and ADAPTIVE do not.
  */
-bool rcp_mod_should_signal(struct rcp_mod_policy *p, unsigned int unsignaled_run, bool last_of_op,
-			   unsigned int sq_free);
+bool rcp_mod_should_signal(struct rcp_mod_policy *p, unsigned int unsignaled_run,
+			   unsigned int flags, unsigned int sq_free);
+
+/*
+ * rcp_mod_flush_due -- whether an unsignaled run that began at tail_since_ns needs a signaled
+ * flush WR behind it now
+ *
+ * True in MODERATED and ADAPTIVE when unsignaled_run > 0 and the run's oldest WR has waited
+ * period_us (rcp_mod_flush_deadline). EVENT never leaves a run; POLL's runs end inside an
+ * operation whose last WR is signaled, so neither needs one.
+ */
+bool rcp_mod_flush_due(struct rcp_mod_policy *p, unsigned int unsignaled_run,
+		       uint64_t tail_since_ns, uint64_t now_ns);
+
+/* rcp_mod_flush_deadline -- when a run that began at tail_since_ns is due for a flush WR */
+uint64_t rcp_mod_flush_deadline(const struct rcp_mod_policy *p, uint64_t tail_since_ns);
 
 /* One poll pass of the completion handler, as rcp_mod_arm_decision sees it. */
 struct rcp_mod_wake {

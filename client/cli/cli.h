@@ -16,6 +16,7 @@
 /* Everything the command line said, parsed once. */
 struct cli_opts {
 	uint16_t port;
+	uint16_t dst_port; /* cp: the destination daemon's port; 0 means port */
 	const char *key_file;
 	const char *device;
 	bool quiet;
@@ -37,6 +38,8 @@ struct cli_opts {
 	uint64_t iters;
 	double duration_s;
 	bool latency;
+	uint32_t sges; /* bench: local iovecs per operation, not contiguous (0: one buffer) */
+	bool separate; /* bench --sges: the same pieces as separate operations */
 };
 
 /* cli_error -- "rdmacpy: <message>" on stderr */

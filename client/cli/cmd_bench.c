@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 
 #include "client/cli/cli.h"
 #include "client/cli/progress.h"
@@ -75,6 +76,71 @@ static void finish(struct bench_result *r, const struct rdmacpy_counters *c0,
 	r->cpu_s_per_gib = gib > 0 ? cpu / gib : 0;
 }
 
+/*
+ * submit_one -- start one operation of size bytes on slot.
+ *
+ * With --sges N the bytes come from N pieces that are not contiguous in memory (a gap of one
+ * piece between neighbours, so the planner cannot merge them): one writev/readv against one
+ * remote range, or with --separate N operations of one piece each. Returns the operations
+ * started (added to b->outstanding) or an RDMACPY_E_* code.
+ */
+static int submit_one(const struct cli_opts *o, struct rdmacpy_conn *conn,
+		      const struct rdmacpy_grant *g, uint8_t *buf, uint64_t size, uint64_t slot,
+		      struct bench_ctx *b)
+{
+	struct iovec iov[1024];
+	struct rdmacpy_range r = {.offset = slot * size, .length = size};
+	unsigned int n = o->sges;
+	uint64_t piece;
+	unsigned int j;
+	int rc;
+
+	if (n <= 1) {
+		uint8_t *p = buf + slot * size;
+
+		b->outstanding++;
+		rc = o->bench_read ? rdmacpy_submit_read(conn, g, r.offset, p, (size_t)size,
+							 op_done, b, NULL)
+				   : rdmacpy_submit_write(conn, g, r.offset, p, (size_t)size,
+							  op_done, b, NULL);
+		if (rc) {
+			b->outstanding--;
+			return rc;
+		}
+		return 1;
+	}
+	piece = size / n;
+	for (j = 0; j < n; j++) {
+		iov[j].iov_base = buf + slot * size * 2 + (uint64_t)j * piece * 2;
+		iov[j].iov_len = (size_t)(j + 1 < n ? piece : size - piece * (n - 1));
+	}
+	if (!o->separate) {
+		b->outstanding++;
+		rc = o->bench_read
+			     ? rdmacpy_submit_readv(conn, g, iov, (int)n, &r, 1, op_done, b, NULL)
+			     : rdmacpy_submit_writev(conn, g, iov, (int)n, &r, 1, op_done, b, NULL);
+		if (rc) {
+			b->outstanding--;
+			return rc;
+		}
+		return 1;
+	}
+	for (j = 0; j < n; j++) {
+		uint64_t off = r.offset + (uint64_t)j * piece;
+
+		b->outstanding++;
+		rc = o->bench_read ? rdmacpy_submit_read(conn, g, off, iov[j].iov_base,
+							 iov[j].iov_len, op_done, b, NULL)
+				   : rdmacpy_submit_write(conn, g, off, iov[j].iov_base,
+							  iov[j].iov_len, op_done, b, NULL);
+		if (rc) {
+			b->outstanding--;
+			return rc;
+		}
+	}
+	return (int)n;
+}
+
 /* run_bw -- keep queue-depth operations of one size in flight for the duration */
 static int run_bw(const struct cli_opts *o, struct rdmacpy_conn *conn,
 		  const struct rdmacpy_grant *g, uint8_t *buf, uint64_t size, unsigned depth,
@@ -82,6 +148,8 @@ static int run_bw(const struct cli_opts *o, struct rdmacpy_conn *conn,
 {
 	uint64_t span = rdmacpy_grant_length(g);
 	uint64_t slots = span / size < depth ? span / size : depth;
+	/* --separate counts pieces in flight: the same bytes as depth whole operations */
+	unsigned per_op = o->sges > 1 && o->separate ? o->sges : 1;
 	struct rdmacpy_counters c0;
 	struct rdmacpy_counters c1;
 	struct bench_ctx b = {0};
@@ -102,19 +170,9 @@ static int run_bw(const struct cli_opts *o, struct rdmacpy_conn *conn,
 
 		if (!more && b.outstanding == 0)
 			break;
-		if (more && b.outstanding < depth) {
-			uint64_t slot = next++ % slots;
-			uint8_t *p = buf + slot * size;
-
-			b.outstanding++;
-			if (o->bench_read)
-				rc = rdmacpy_submit_read(conn, g, slot * size, p, (size_t)size,
-							 op_done, &b, NULL);
-			else
-				rc = rdmacpy_submit_write(conn, g, slot * size, p, (size_t)size,
-							  op_done, &b, NULL);
-			if (rc) {
-				b.outstanding--;
+		if (more && b.outstanding + per_op <= depth * per_op) {
+			rc = submit_one(o, conn, g, buf, size, next++ % slots, &b);
+			if (rc < 0) {
 				b.error = rc;
 				break;
 			}
@@ -195,14 +253,16 @@ static void print_result(const struct cli_opts *o, const struct bench_result *r,
 		       "\"mode\":\"%s\",\"hw_moderation\":%s,\"ops\":%llu,\"bytes\":%llu,"
 		       "\"seconds\":%.6f,\"mbps\":%.3f,\"lat_p50_us\":%.2f,\"lat_p99_us\":%.2f,"
 		       "\"wakeups\":%llu,\"completions\":%llu,\"wakeups_per_gib\":%.1f,"
-		       "\"completions_per_wakeup\":%.2f,\"cpu_s_per_gib\":%.4f}",
+		       "\"completions_per_wakeup\":%.2f,\"cpu_s_per_gib\":%.4f,\"sges\":%u,"
+		       "\"separate\":%s}",
 		       first ? "" : ",\n", o->bench_read ? "read" : "write",
 		       o->latency ? "lat" : "bw", (unsigned long long)r->size, o->queue_depth,
 		       o->nqp ? o->nqp : 1, mode_name(o->moderation), hw ? "true" : "false",
 		       (unsigned long long)r->ops, (unsigned long long)r->bytes, r->seconds,
 		       r->mbps, r->lat_p50_us, r->lat_p99_us, (unsigned long long)r->wakeups,
 		       (unsigned long long)r->completions, r->wakeups_per_gib,
-		       r->completions_per_wakeup, r->cpu_s_per_gib);
+		       r->completions_per_wakeup, r->cpu_s_per_gib, o->sges ? o->sges : 1,
+		       o->sges > 1 && o->separate ? "true" : "false");
 		return;
 	}
 	printf(" %-10llu %-10llu %12.2f %10.2f %10.2f %14.0f %10.2f %10.4f\n",
@@ -245,7 +305,21 @@ int cli_cmd_bench(const struct cli_opts *o_in, int argc, char **argv)
 		o.duration_s = 2;
 	for (unsigned i = 0; i < o.nsizes; i++)
 		max_size = o.sizes[i] > max_size ? o.sizes[i] : max_size;
+	if (o.sges > 1 && o.latency) {
+		cli_error("--sges applies to bandwidth runs, not --latency");
+		return CLI_EXIT_USAGE;
+	}
+	for (unsigned i = 0; o.sges > 1 && i < o.nsizes; i++) {
+		if (o.sizes[i] < o.sges) {
+			cli_error("--size %llu cannot be cut into %u pieces",
+				  (unsigned long long)o.sizes[i], o.sges);
+			return CLI_EXIT_USAGE;
+		}
+	}
 	need = o.latency ? max_size : max_size * o.queue_depth;
+	/* --sges leaves a gap after every piece so that no two are contiguous */
+	if (o.sges > 1)
+		need *= 2;
 
 	rc = cli_connect(&o, spec.host, &conn);
 	if (rc)

@@ -46,7 +46,9 @@ static const struct command commands[] = {
 	 "(or - for stdout). FILE is replaced only when the whole range arrived.\n"},
 	{"cp", cli_cmd_cp, "cp SRC_HOST:REGION[@OFFSET][+LENGTH] DST_HOST:REGION[@OFFSET]",
 	 "Third-party copy: the source daemon writes into the destination daemon's region;\n"
-	 "the data does not pass through this machine.\n"},
+	 "the data does not pass through this machine. Only SRC_HOST is contacted (and\n"
+	 "DST_HOST for --verify); LENGTH defaults to the rest of the source region.\n"
+	 "      --dst-port N      the destination daemon's port (default: --port)\n"},
 	{"ls", cli_cmd_ls, "ls HOST", "List the regions HOST serves: name, size, rights, kind.\n"},
 	{"stat", cli_cmd_stat, "stat HOST", "Show the daemon's counters.\n"},
 	{"bench", cli_cmd_bench, "bench HOST:REGION",
@@ -57,7 +59,9 @@ static const struct command commands[] = {
 	 "      --duration S      seconds per size (default 2)\n"
 	 "      --latency         one operation at a time: median and p99 latency\n"
 	 "      --count N         moderated: signal one WR in N\n"
-	 "      --period US       moderated: longest a completion waits to be seen\n"},
+	 "      --period US       moderated: longest a completion waits to be seen\n"
+	 "      --sges N          each operation from N separate local pieces (writev/readv)\n"
+	 "      --separate        with --sges: the N pieces as N operations\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -142,6 +146,9 @@ enum {
 	OPT_ITERS,
 	OPT_DURATION,
 	OPT_LATENCY,
+	OPT_SGES,
+	OPT_SEPARATE,
+	OPT_DST_PORT,
 };
 
 static const struct option long_opts[] = {
@@ -166,6 +173,9 @@ static const struct option long_opts[] = {
 	{"iters", required_argument, NULL, OPT_ITERS},
 	{"duration", required_argument, NULL, OPT_DURATION},
 	{"latency", no_argument, NULL, OPT_LATENCY},
+	{"sges", required_argument, NULL, OPT_SGES},
+	{"separate", no_argument, NULL, OPT_SEPARATE},
+	{"dst-port", required_argument, NULL, OPT_DST_PORT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -218,6 +228,11 @@ static int parse(int argc, char **argv, struct cli_opts *o, const struct command
 			if (parse_u32(optarg, &v) || v > 65535)
 				return bad("port", optarg, "a port number 1..65535");
 			o->port = (uint16_t)v;
+			break;
+		case OPT_DST_PORT:
+			if (parse_u32(optarg, &v) || v > 65535)
+				return bad("dst-port", optarg, "a port number 1..65535");
+			o->dst_port = (uint16_t)v;
 			break;
 		case 'k':
 			o->key_file = optarg;
@@ -292,6 +307,13 @@ static int parse(int argc, char **argv, struct cli_opts *o, const struct command
 			break;
 		case OPT_LATENCY:
 			o->latency = true;
+			break;
+		case OPT_SGES:
+			if (parse_u32(optarg, &o->sges) || o->sges > 1024)
+				return bad("sges", optarg, "a count, 1 .. 1024");
+			break;
+		case OPT_SEPARATE:
+			o->separate = true;
 			break;
 		default:
 			fprintf(stderr, "(rdmacpy %s --help lists the options)\n",

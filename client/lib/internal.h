@@ -108,6 +108,7 @@ struct rcp_cli_qp {
 	/* completion handling state */
 	bool armed;   /* req_notify done, an event will come */
 	bool waiting; /* moderation timer running until deadline_ns */
+	bool arm_due; /* waiting only to arm: at deadline_ns, or once the engine would sleep */
 	uint64_t deadline_ns;
 	unsigned int wake_total;
 	unsigned int unacked_events;
@@ -118,6 +119,12 @@ struct rcp_cli_qp {
 	struct rcp_cli_slot *ring;
 	unsigned int unsig_run;
 	unsigned int sig_outstanding;
+	/* the newest unsignaled run: when it began, and a target for a zero-length flush WR */
+	uint64_t tail_since_ns;
+	uint64_t tail_raddr;
+	uint32_t tail_rkey;
+	enum ibv_wr_opcode tail_opcode;
+	uint64_t flush_wrs; /* zero-length flush WRs posted */
 	uint32_t max_send_sge;
 	/* control */
 	uint8_t *recv_buf; /* RCP_CLI_RECV_N x RCP_MSG_MAX */
@@ -153,6 +160,7 @@ struct rdmacpy_conn {
 	struct rcp_cli_qp *qp; /* nqp entries */
 	bool broken;
 	int broken_err;
+	bool closing; /* rdmacpy_close runs: the "failure" it causes is no news */
 	struct rcp_rcache cache;
 	/* operations: active (posting or in flight), then done (callback pending) */
 	struct rdmacpy_op *active_head;
@@ -164,6 +172,9 @@ struct rdmacpy_conn {
 	struct rdmacpy_grant *grants;
 	struct rdmacpy_mem *mems;
 	struct rdmacpy_counters ctr;
+	/* since when the application has been outside the library (UINT64_MAX: inside); a
+	 * moderation deadline that passes meanwhile is a timer wake-up */
+	uint64_t outside_since_ns;
 	char last_error[RCP_ERR_TEXT_MAX];
 };
 
@@ -208,6 +219,7 @@ struct rdmacpy_op {
 	uint64_t posted;  /* WRs posted */
 	uint64_t retired; /* of which retired by a completion */
 	bool failed;
+	bool awaited;  /* a synchronous call waits for it at once: its last WR is signaled */
 	bool detached; /* nobody holds a handle: free once finished */
 	bool in_cb;    /* the callback is running */
 	bool free_req; /* rdmacpy_op_free during the callback */
@@ -246,6 +258,16 @@ int rcp_ctrl_call(struct rcp_cli_qp *q, struct rcp_msg *req, enum rcp_msg_type r
 /* rcp_ctrl_call_tmo -- rcp_ctrl_call waiting up to timeout_ms for the reply */
 int rcp_ctrl_call_tmo(struct rcp_cli_qp *q, struct rcp_msg *req, enum rcp_msg_type reply_type,
 		      struct rcp_msg *reply, int timeout_ms);
+
+/* rcp_ctrl_start -- send a control request on qp without waiting: rcp_ctrl_next collects its
+ * answers. Returns 0 or an RDMACPY_E_* code. */
+int rcp_ctrl_start(struct rcp_cli_qp *q, struct rcp_msg *req);
+
+/* rcp_ctrl_next -- wait up to timeout_ms for the next answer to the request rcp_ctrl_start
+ * sent: a message of type interim (progress) keeps the request open, reply_type or ERROR
+ * ends it (mapped as rcp_ctrl_call does) */
+int rcp_ctrl_next(struct rcp_cli_qp *q, enum rcp_msg_type reply_type, enum rcp_msg_type interim,
+		  struct rcp_msg *reply, int timeout_ms);
 
 /* rcp_ctrl_range_timeout -- the reply timeout of a request the daemon spends time on per byte
  * (CHECKSUM, FLUSH): the connection's timeout plus a second per 8 MiB */

@@ -18,12 +18,23 @@
  * ring remembers which operation each slot belongs to and whether it was signaled.
  *
  * A successful signaled completion retires its own slot and every unsignaled slot before it
- * (RC send queues complete in order). A failed completion retires the slots before it as
+ * (RC send queues complete in order). Under software moderation an operation's last WR is
+ * not signaled: it completes with the next signaled WR, and a run of unsignaled WRs with none
+ * behind it gets a signaled zero-length WR (a flush WR) after the moderation period, or at
+ * once when the application waits. A failed completion retires the slots before it as
  * successful and fails its own slot's operation with a code naming the status; the device then
  * flushes everything after it, each with its own completion, so every operation in flight on
  * that QP finishes (FLUSHED). An operation finishes when all WRs it posted are retired and it
  * either has nothing left to post or has failed: only then are its buffers free, so only then
  * is its callback run.
+ *
+ * Wake-ups. EVENT mode arms the CQ after every completion it takes, so each completion costs a
+ * wake-up: the honest baseline. The other software modes look at the CQ whenever the
+ * application is in the library anyway (that wakes nobody), drain it, and then either keep
+ * spinning (POLL with work out), set a timer (completions arriving faster than the period),
+ * or defer arming until the engine is about to sleep or a period has passed. A wake-up is a
+ * completion event taken while armed, or a moderation deadline passing while the application
+ * is outside the library (asleep in its loop or in engine_block).
  */
 
 /* wr_id of a send is the slot sequence number; receives carry RCP_CLI_RECV_TAG */
@@ -190,6 +201,43 @@ int rcp_xfer_post_ctrl(struct rcp_cli_qp *q, size_t len)
 	return 0;
 }
 
+/* qp_post_flush -- post a signaled zero-length WR behind q's unsignaled run: its completion
+ * retires the run, since RC send queues complete in order. 1 if posted, 0 if not needed,
+ * RDMACPY_E_* if the post failed */
+static int qp_post_flush(struct rcp_cli_qp *q)
+{
+	struct rdmacpy_conn *c = q->conn;
+	struct ibv_send_wr wr = {0};
+	struct ibv_send_wr *bad;
+	int ret;
+
+	/* the SQ invariant leaves a slot free behind an unsignaled run; a full SQ ends in a
+	 * signaled WR that retires the run anyway */
+	if (!q->unsig_run || q->broken || !q->established || !rcp_xfer_sq_free(q))
+		return 0;
+	/* a READ behind reads: a read-only grant refuses even an empty WRITE */
+	wr.wr_id = q->sq_head;
+	wr.opcode = q->tail_opcode == IBV_WR_RDMA_READ ? IBV_WR_RDMA_READ : IBV_WR_RDMA_WRITE;
+	wr.num_sge = 0;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.wr.rdma.remote_addr = q->tail_raddr;
+	wr.wr.rdma.rkey = q->tail_rkey;
+	ret = rcp_vb_post_send(q->id->qp, &wr, &bad);
+	c->ctr.post_calls++;
+	if (ret) {
+		rcp_conn_fail(c, rcp_cli_err(ret), "posting a flush WR failed");
+		return rcp_cli_err(ret);
+	}
+	q->ring[q->sq_head % q->sq_depth] = (struct rcp_cli_slot){.op = NULL, .signaled = true};
+	q->sq_head++;
+	q->unsig_run = 0;
+	q->sig_outstanding++;
+	q->flush_wrs++;
+	c->ctr.wrs_posted++;
+	c->ctr.wrs_signaled++;
+	return 1;
+}
+
 /* post_rollback -- the post failed at WR k of n: unposted slots go back, their ops fail */
 static void post_rollback(struct rcp_cli_qp *q, unsigned int k, unsigned int n, int err)
 {
@@ -215,6 +263,7 @@ static int pump_qp(struct rcp_cli_qp *q)
 	uint32_t free_slots = rcp_xfer_sq_free(q);
 	struct rdmacpy_op *op;
 	struct ibv_send_wr *bad = NULL;
+	uint64_t now = rcp_now_ns();
 	unsigned int n = 0;
 	unsigned int sig = 0;
 	int ret;
@@ -227,6 +276,7 @@ static int pump_qp(struct rcp_cli_qp *q)
 		while (n < RCP_CLI_BATCH && free_slots && cur->left) {
 			struct rcp_sgl_wr *p = &q->plan[n];
 			struct ibv_send_wr *wr = &q->wr[n];
+			unsigned int flags;
 			bool last;
 			bool signaled;
 
@@ -236,7 +286,10 @@ static int pump_qp(struct rcp_cli_qp *q)
 				break;
 			}
 			last = cur->left == 0;
-			signaled = rcp_mod_should_signal(&q->mod, q->unsig_run, last, free_slots);
+			flags = last ? RCP_MOD_WR_LAST : 0;
+			if (last && op->awaited)
+				flags |= RCP_MOD_WR_AWAITED;
+			signaled = rcp_mod_should_signal(&q->mod, q->unsig_run, flags, free_slots);
 			memset(wr, 0, sizeof(*wr));
 			wr->wr_id = q->sq_head;
 			wr->opcode = op->dir == RCP_SGL_READ ? IBV_WR_RDMA_READ : IBV_WR_RDMA_WRITE;
@@ -258,7 +311,12 @@ static int pump_qp(struct rcp_cli_qp *q)
 				q->sig_outstanding++;
 				sig++;
 			} else {
+				if (!q->unsig_run)
+					q->tail_since_ns = now;
 				q->unsig_run++;
+				q->tail_raddr = wr->wr.rdma.remote_addr;
+				q->tail_rkey = wr->wr.rdma.rkey;
+				q->tail_opcode = wr->opcode;
 			}
 		}
 	}
@@ -279,9 +337,11 @@ static int pump_qp(struct rcp_cli_qp *q)
 	c->ctr.wrs_posted += n;
 	c->ctr.wrs_signaled += sig;
 	/* POLL mode armed the CQ only because nothing was in flight: spin again now. The
-	 * pending arm may still raise one event, which take_cq_events() absorbs */
-	if (q->mod.mode == RCP_MOD_POLL && !c->hw_mod)
+	 * pending arm may still raise one event, which take_cq_events() absorbs uncounted */
+	if (q->mod.mode == RCP_MOD_POLL && !c->hw_mod) {
 		q->armed = false;
+		q->waiting = false;
+	}
 	return (int)n;
 }
 
@@ -368,14 +428,15 @@ static void on_send_wc(struct rcp_cli_qp *q, const struct ibv_wc *wc)
 	}
 }
 
-/* poll_pass -- one ibv_poll_cq batch on q, dispatched; the count or RDMACPY_E_* */
-static int poll_pass(struct rcp_cli_qp *q)
+/* poll_pass -- one ibv_poll_cq of at most max entries on q, dispatched; the count or
+ * RDMACPY_E_* */
+static int poll_pass(struct rcp_cli_qp *q, int max)
 {
 	struct ibv_wc wc[RCP_CLI_BATCH];
 	int n;
 	int i;
 
-	n = rcp_vb_poll_cq(q->cq, RCP_CLI_BATCH, wc);
+	n = rcp_vb_poll_cq(q->cq, max < RCP_CLI_BATCH ? max : RCP_CLI_BATCH, wc);
 	if (n < 0) {
 		rcp_conn_fail(q->conn, rcp_cli_err(n), "polling the completion queue failed");
 		return rcp_cli_err(n);
@@ -390,8 +451,9 @@ static int poll_pass(struct rcp_cli_qp *q)
 	return n;
 }
 
-/* qp_arm -- request an event for the next completion; then catch what raced with it */
-static int qp_arm(struct rcp_cli_qp *q)
+/* qp_arm -- request an event for the next completion; then catch (up to max) what raced
+ * with it, since a completion already queued raises no event */
+static int qp_arm(struct rcp_cli_qp *q, int max)
 {
 	int ret = rcp_vb_req_notify_cq(q->cq, false);
 
@@ -400,65 +462,161 @@ static int qp_arm(struct rcp_cli_qp *q)
 		return rcp_cli_err(ret);
 	}
 	q->armed = true;
-	return poll_pass(q);
+	q->waiting = false;
+	q->arm_due = false;
+	return poll_pass(q, max);
 }
 
-/* qp_service -- drain q if it is due (woken, timer expired or never armed), then decide,
- * with the moderation policy, whether to arm, wait on a timer, or keep polling */
-static void qp_service(struct rcp_cli_qp *q, uint64_t now)
+/* qp_lazy -- q's arming is deferred and its CQ looked at whenever the engine runs (software
+ * moderation other than EVENT) */
+static bool qp_lazy(const struct rcp_cli_qp *q)
+{
+	return !q->conn->hw_mod && q->mod.mode != RCP_MOD_EVENT;
+}
+
+/* qp_period_ns -- how long an idle q may stay unarmed; POLL has no period of its own */
+static uint64_t qp_period_ns(const struct rcp_cli_qp *q)
+{
+	uint32_t us = q->mod.period_us ? q->mod.period_us : q->conn->opts.mod_period_us;
+
+	return (uint64_t)(us ? us : RCP_CLI_DEF_PERIOD_US) * 1000u;
+}
+
+/* qp_deadline -- when q must be looked at even if no event comes; UINT64_MAX: never */
+static uint64_t qp_deadline(const struct rcp_cli_qp *q)
+{
+	uint64_t d = q->waiting ? q->deadline_ns : UINT64_MAX;
+	uint64_t t;
+
+	if (qp_lazy(q) && q->unsig_run && !q->broken &&
+	    (q->mod.mode == RCP_MOD_MODERATED || q->mod.mode == RCP_MOD_ADAPTIVE)) {
+		t = rcp_mod_flush_deadline(&q->mod, q->tail_since_ns);
+		if (t < d)
+			d = t;
+	}
+	return d;
+}
+
+/* qp_service_event -- EVENT mode: take one completion, re-arm, and treat each completion
+ * that was already queued at the arm as its own wake-up (a device reporting missed events
+ * would have raised one), so wake-ups follow completions one for one */
+static void qp_service_event(struct rcp_cli_qp *q)
 {
 	struct rdmacpy_conn *c = q->conn;
+	unsigned int i;
+	int n;
+
+	if (q->armed)
+		return;
+	if (poll_pass(q, 1) < 0)
+		return;
+	for (i = 0; i < RCP_CLI_BATCH; i++) {
+		n = qp_arm(q, 1);
+		if (n <= 0)
+			return;
+		c->ctr.wakeups++;
+	}
+	/* more are queued: stay due, without sleeping, for the next service */
+	q->armed = false;
+}
+
+/* qp_settle -- drain q in batches (first: a pass already made, or -1), then follow the
+ * moderation policy: keep spinning, wait on a timer, or arm once the engine would sleep */
+static void qp_settle(struct rcp_cli_qp *q, int first)
+{
 	enum rcp_mod_action act;
 	uint64_t deadline = 0;
 	unsigned int passes;
 	int n;
 
-	if (!q->cq || q->armed)
-		return;
-	if (q->waiting) {
-		if (now < q->deadline_ns)
-			return;
-		q->waiting = false;
-		c->ctr.wakeups++;
-	}
 	for (passes = 0; passes < DRAIN_PASSES_MAX; passes++) {
 		struct rcp_mod_wake w;
 
-		n = poll_pass(q);
+		n = first >= 0 ? first : poll_pass(q, RCP_CLI_BATCH);
+		first = -1;
 		if (n < 0)
 			return;
 		q->wake_total += (unsigned int)n;
-		if (c->hw_mod) {
-			/* the device coalesces events itself: just re-arm once drained */
-			act = n == RCP_CLI_BATCH ? RCP_MOD_DRAIN : RCP_MOD_ARM;
-		} else {
-			w.now_ns = rcp_now_ns();
-			w.drained = (unsigned int)n;
-			w.batch = RCP_CLI_BATCH;
-			w.wake_total = q->wake_total;
-			w.outstanding = q->sig_outstanding;
-			act = rcp_mod_arm_decision(&q->mod, &w, &deadline);
-		}
+		w.now_ns = rcp_now_ns();
+		w.drained = (unsigned int)n;
+		w.batch = RCP_CLI_BATCH;
+		w.wake_total = q->wake_total;
+		w.outstanding = q->sig_outstanding;
+		act = rcp_mod_arm_decision(&q->mod, &w, &deadline);
 		if (act == RCP_MOD_DRAIN) {
-			/* POLL mode spins here while WRs are out: yield after an empty pass so
+			/* POLL mode spins here while WRs are out: yield after a short pass so
 			 * the caller can post, check its timeout and serve the other QPs */
 			if (n < RCP_CLI_BATCH)
 				return;
 			continue;
 		}
 		q->wake_total = 0;
-		if (act == RCP_MOD_WAIT) {
-			q->waiting = true;
-			q->deadline_ns = deadline;
-			return;
-		}
-		n = qp_arm(q);
-		if (n < RCP_CLI_BATCH)
-			return;
-		/* a full batch arrived just after arming: keep draining (still armed, so at
-		 * worst one spurious event follows) */
-		q->armed = false;
+		q->waiting = true;
+		q->arm_due = act == RCP_MOD_ARM;
+		/* an event costs a wake-up however soon the application returns: arm only
+		 * when the engine is about to sleep, or a period from now for an event loop
+		 * that sleeps on the fd by itself */
+		q->deadline_ns = act == RCP_MOD_WAIT ? deadline : w.now_ns + qp_period_ns(q);
+		return;
 	}
+}
+
+/* qp_service_lazy -- look at q's CQ without sleeping; settle what it finds; flush an
+ * unsignaled run whose period is over */
+static void qp_service_lazy(struct rcp_cli_qp *q, uint64_t now)
+{
+	int n = -1;
+
+	if (q->armed || q->waiting) {
+		n = poll_pass(q, RCP_CLI_BATCH);
+		if (n < 0)
+			return;
+		if (n == 0 && (q->armed || now < q->deadline_ns))
+			goto flush;
+		if (n == 0 && q->arm_due) {
+			/* a period without completions: only an event is worth waiting for */
+			n = qp_arm(q, RCP_CLI_BATCH);
+			if (n <= 0)
+				goto flush;
+		}
+		q->armed = false;
+		q->waiting = false;
+		q->arm_due = false;
+	}
+	qp_settle(q, n);
+flush:
+	if (rcp_mod_flush_due(&q->mod, q->unsig_run, q->tail_since_ns, now))
+		qp_post_flush(q);
+}
+
+/* qp_service -- drain q if it is due, under the moderation policy */
+static void qp_service(struct rcp_cli_qp *q, uint64_t now)
+{
+	int n;
+
+	if (!q->cq)
+		return;
+	if (qp_lazy(q)) {
+		qp_service_lazy(q, now);
+		return;
+	}
+	if (!q->conn->hw_mod) {
+		qp_service_event(q);
+		return;
+	}
+	/* the device coalesces events itself: drain, then re-arm */
+	if (q->armed)
+		return;
+	do {
+		n = poll_pass(q, RCP_CLI_BATCH);
+		if (n < 0)
+			return;
+	} while (n == RCP_CLI_BATCH);
+	n = qp_arm(q, RCP_CLI_BATCH);
+	/* a full batch arrived just after arming: keep draining at the next service (still
+	 * armed, so at worst one spurious event follows) */
+	if (n == RCP_CLI_BATCH)
+		q->armed = false;
 }
 
 /* qp_spinning -- q needs polling without sleeping (busy or POLL mode with WRs out) */
@@ -477,9 +635,12 @@ static void take_cq_events(struct rdmacpy_conn *c)
 	while (rcp_vb_get_cq_event(c->cc, &cq, &ctx) == 0) {
 		struct rcp_cli_qp *q = ctx;
 
+		/* an event for a CQ the engine stopped waiting on (it found the completion by
+		 * looking, or POLL mode resumed spinning) woke nobody */
+		if (q->armed)
+			c->ctr.wakeups++;
 		q->armed = false;
 		q->unacked_events++;
-		c->ctr.wakeups++;
 	}
 	/* acking takes a lock in libibverbs: once per wake-up, not per event */
 	for (i = 0; i < c->nqp; i++) {
@@ -493,10 +654,11 @@ static void take_cq_events(struct rdmacpy_conn *c)
 /*
  * reap_broken -- retire the slots of a failed QP that no completion will ever retire.
  *
- * Unsignaled WRs are retired by a later signaled WR's completion. Every operation ends with a
- * signaled WR, but a post_send that fails half-way can leave unsignaled WRs at the end of the
- * queue; those completed silently or will be flushed, and once the QP is in error with no
- * signaled WR left, nothing else will come for them. Any flush that still arrives is ignored.
+ * Unsignaled WRs are retired by a later signaled WR's completion. A post_send that fails
+ * half-way, or a QP that fails before a flush WR went behind its unsignaled run, can leave
+ * unsignaled WRs at the end of the queue; those completed silently or will be flushed, and
+ * once the QP is in error with no signaled WR left, nothing else will come for them. Any
+ * flush that still arrives is ignored.
  */
 static void reap_broken(struct rcp_cli_qp *q)
 {
@@ -512,6 +674,31 @@ static void reap_broken(struct rcp_cli_qp *q)
 		op_fail(op, RDMACPY_E_FLUSHED);
 		op_check_finish(op);
 	}
+	if (q->broken)
+		q->unsig_run = 0;
+}
+
+/* enter_lib -- the application calls in: deadlines that passed while it was outside the
+ * library were timer wake-ups (it slept on rdmacpy_conn_next_timeout or in engine_block) */
+static void enter_lib(struct rdmacpy_conn *c, uint64_t now)
+{
+	unsigned int i;
+
+	if (c->outside_since_ns == UINT64_MAX)
+		return;
+	for (i = 0; i < c->nqp; i++) {
+		uint64_t d = qp_deadline(&c->qp[i]);
+
+		if (d >= c->outside_since_ns && d <= now)
+			c->ctr.wakeups++;
+	}
+	c->outside_since_ns = UINT64_MAX;
+}
+
+/* leave_lib -- the application gets control back */
+static void leave_lib(struct rdmacpy_conn *c)
+{
+	c->outside_since_ns = rcp_now_ns();
 }
 
 /* rcp_xfer_service -- poll what is due without sleeping, post queued work, run callbacks */
@@ -519,7 +706,9 @@ int rcp_xfer_service(struct rdmacpy_conn *c)
 {
 	uint64_t now = rcp_now_ns();
 	unsigned int i;
+	int n;
 
+	enter_lib(c, now);
 	if (c->cc)
 		take_cq_events(c);
 	for (i = 0; i < c->nqp; i++) {
@@ -527,7 +716,9 @@ int rcp_xfer_service(struct rdmacpy_conn *c)
 		reap_broken(&c->qp[i]);
 	}
 	pump(c);
-	return run_callbacks(c);
+	n = run_callbacks(c);
+	leave_lib(c);
+	return n;
 }
 
 /* next_timeout_ms -- how long the engine may sleep: 0 when a QP spins, -1 with no timer */
@@ -539,17 +730,45 @@ static int next_timeout_ms(const struct rdmacpy_conn *c)
 
 	for (i = 0; i < c->nqp; i++) {
 		const struct rcp_cli_qp *q = &c->qp[i];
+		uint64_t d;
 
 		if (qp_spinning(q))
 			return 0;
-		if (q->waiting && q->deadline_ns < best)
-			best = q->deadline_ns;
+		d = qp_deadline(q);
+		if (d < best)
+			best = d;
 	}
 	if (best == UINT64_MAX)
 		return -1;
 	if (best <= now)
 		return 0;
 	return (int)((best - now + 999999) / 1000000);
+}
+
+/* engine_prepare_sleep -- the application waits: flush unsignaled runs (nothing more is
+ * coming to signal them) and arm the CQs whose arming was deferred. False if that found or
+ * made work, so the caller services again instead of sleeping */
+static bool engine_prepare_sleep(struct rdmacpy_conn *c)
+{
+	bool sleep = true;
+	unsigned int i;
+
+	for (i = 0; i < c->nqp; i++) {
+		struct rcp_cli_qp *q = &c->qp[i];
+
+		if (!q->cq || !qp_lazy(q))
+			continue;
+		if (q->unsig_run && q->mod.mode != RCP_MOD_POLL && qp_post_flush(q) != 0) {
+			sleep = false;
+			continue;
+		}
+		if (q->waiting && q->arm_due && qp_arm(q, RCP_CLI_BATCH) != 0) {
+			/* completions raced with the arm: drain them awake */
+			q->armed = false;
+			sleep = false;
+		}
+	}
+	return sleep;
 }
 
 /* engine_block -- sleep on the completion and rdma_cm channels for at most timeout_ms */
@@ -560,6 +779,11 @@ static void engine_block(struct rdmacpy_conn *c, int timeout_ms)
 	int nfd = 0;
 
 	if (t == 0 || timeout_ms == 0)
+		return;
+	if (!engine_prepare_sleep(c))
+		return;
+	t = next_timeout_ms(c);
+	if (t == 0)
 		return;
 	if (t < 0 || t > timeout_ms)
 		t = timeout_ms;
@@ -745,7 +969,8 @@ static int op_plan(struct rdmacpy_op *op, const struct rdmacpy_grant *g)
 /* op_submit -- validate, register, plan and queue one operation */
 static int op_submit(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_sgl_op dir,
 		     const struct iovec *iov, int iovcnt, const struct rdmacpy_range *ranges,
-		     int nranges, rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **out)
+		     int nranges, rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **out,
+		     bool awaited)
 {
 	struct rdmacpy_op *op;
 	uint64_t rbytes;
@@ -764,6 +989,7 @@ static int op_submit(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum
 	op->status = RDMACPY_E_INPROGRESS;
 	op->cb = cb;
 	op->ctx = ctx;
+	op->awaited = awaited;
 	op->state = RCP_OP_NEW;
 	ret = op_remote(op, g, ranges, nranges, &rbytes);
 	if (ret)
@@ -785,9 +1011,11 @@ static int op_submit(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum
 	list_append(&c->active_head, &c->active_tail, op);
 	if (out)
 		*out = op;
+	enter_lib(c, rcp_now_ns());
 	pump(c);
 	/* an empty operation is finished as soon as it is queued */
 	op_check_finish(op);
+	leave_lib(c);
 	return 0;
 
 err_destroy:
@@ -811,7 +1039,7 @@ static int run_sync(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum 
 	struct rdmacpy_op *op = NULL;
 	int ret;
 
-	ret = op_submit(c, g, dir, iov, iovcnt, ranges, nranges, NULL, NULL, &op);
+	ret = op_submit(c, g, dir, iov, iovcnt, ranges, nranges, NULL, NULL, &op, true);
 	if (ret)
 		return ret;
 	ret = rcp_xfer_wait(c, op_finished, op, c->opts.timeout_ms);
@@ -874,7 +1102,7 @@ int rdmacpy_submit_read(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, u
 	struct iovec iov = {.iov_base = buf, .iov_len = len};
 	struct rdmacpy_range r = {.offset = remote_off, .length = len};
 
-	return op_submit(c, g, RCP_SGL_READ, &iov, 1, &r, 1, cb, ctx, op);
+	return op_submit(c, g, RCP_SGL_READ, &iov, 1, &r, 1, cb, ctx, op, false);
 }
 
 /* rdmacpy_submit_write -- asynchronous rdmacpy_write */
@@ -885,7 +1113,7 @@ int rdmacpy_submit_write(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, 
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 	struct rdmacpy_range r = {.offset = remote_off, .length = len};
 
-	return op_submit(c, g, RCP_SGL_WRITE, &iov, 1, &r, 1, cb, ctx, op);
+	return op_submit(c, g, RCP_SGL_WRITE, &iov, 1, &r, 1, cb, ctx, op, false);
 }
 
 /* rdmacpy_submit_readv -- asynchronous rdmacpy_readv */
@@ -893,7 +1121,7 @@ int rdmacpy_submit_readv(struct rdmacpy_conn *c, const struct rdmacpy_grant *g,
 			 const struct iovec *iov, int iovcnt, const struct rdmacpy_range *ranges,
 			 int nranges, rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **op)
 {
-	return op_submit(c, g, RCP_SGL_READ, iov, iovcnt, ranges, nranges, cb, ctx, op);
+	return op_submit(c, g, RCP_SGL_READ, iov, iovcnt, ranges, nranges, cb, ctx, op, false);
 }
 
 /* rdmacpy_submit_writev -- asynchronous rdmacpy_writev */
@@ -901,7 +1129,7 @@ int rdmacpy_submit_writev(struct rdmacpy_conn *c, const struct rdmacpy_grant *g,
 			  const struct iovec *iov, int iovcnt, const struct rdmacpy_range *ranges,
 			  int nranges, rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **op)
 {
-	return op_submit(c, g, RCP_SGL_WRITE, iov, iovcnt, ranges, nranges, cb, ctx, op);
+	return op_submit(c, g, RCP_SGL_WRITE, iov, iovcnt, ranges, nranges, cb, ctx, op, false);
 }
 
 /* rdmacpy_conn_fd -- the completion channel's fd */

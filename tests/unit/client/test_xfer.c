@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* test_xfer.c -- the data path on the verbs mock: WR chains, batching, the send queue bound,
- * selective signaling, completion errors, async completion, timeouts */
+ * selective signaling, flush WRs, wake-ups per mode, completion errors, async completion,
+ * timeouts */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client/lib/internal.h"
 #include "tests/unit/client/helpers.h"
@@ -26,7 +28,24 @@ static void teardown_buf(void)
 	buf = NULL;
 }
 
-/* data_wr -- the i-th RDMA WR captured from index mark on; NULL past the end */
+/* is_flush -- a zero-length WR the engine posts behind an unsignaled run */
+static bool is_flush(const struct rcp_mock_wr *w)
+{
+	return (w->opcode == IBV_WR_RDMA_WRITE || w->opcode == IBV_WR_RDMA_READ) && w->num_sge == 0;
+}
+
+/* flush_count -- flush WRs captured from mark on */
+static size_t flush_count(size_t mark)
+{
+	size_t n = 0;
+	size_t k;
+
+	for (k = mark; k < rcp_mock_sent_count(); k++)
+		n += is_flush(rcp_mock_sent(k));
+	return n;
+}
+
+/* data_wr -- the i-th RDMA WR with data captured from index mark on; NULL past the end */
 static const struct rcp_mock_wr *data_wr(size_t mark, size_t i)
 {
 	size_t n = rcp_mock_sent_count();
@@ -36,6 +55,8 @@ static const struct rcp_mock_wr *data_wr(size_t mark, size_t i)
 		const struct rcp_mock_wr *w = rcp_mock_sent(k);
 
 		if (w->opcode != IBV_WR_RDMA_WRITE && w->opcode != IBV_WR_RDMA_READ)
+			continue;
+		if (is_flush(w))
 			continue;
 		if (i-- == 0)
 			return w;
@@ -485,6 +506,180 @@ Test(client_xfer, stripe__four_qps_each_with_its_own_rkey)
 	}
 	cr_assert_eq(nq, 4);
 	cr_assert_eq(covered, BUF_LEN);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}
+
+/* mod_conn -- a connection in mode with count and period on a healthy mock daemon */
+static struct rdmacpy_conn *mod_conn(enum rdmacpy_moderation mode, uint32_t count,
+				     uint32_t period_us)
+{
+	struct rdmacpy_conn_opts o;
+
+	test_opts(&o);
+	o.chunk_size = 4096;
+	o.moderation = mode;
+	o.mod_count = count;
+	o.mod_period_us = period_us;
+	return connect_ok(&o);
+}
+
+/* run_ops -- submit n one-WR writes back to back, then progress until all are done; the
+ * wake-ups that took */
+static uint64_t run_ops(struct rdmacpy_conn *c, struct rdmacpy_grant *g, int n)
+{
+	struct rdmacpy_counters c0;
+	struct rdmacpy_counters c1;
+	int done = 0;
+	int i;
+
+	rdmacpy_conn_counters(c, &c0);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(rdmacpy_submit_write(c, g, (uint64_t)i * 4096, buf + i * 4096, 4096,
+						  count_cb, &done, NULL),
+			     0);
+	for (i = 0; i < 1000 && done < n; i++)
+		cr_assert_geq(rdmacpy_progress(c, 100), 0);
+	cr_assert_eq(done, n);
+	rdmacpy_conn_counters(c, &c1);
+	return c1.wakeups - c0.wakeups;
+}
+
+Test(client_xfer, moderated__async_op_ends_unsignaled_and_a_flush_wr_follows_the_period)
+{
+	struct rdmacpy_conn *c = mod_conn(RDMACPY_MOD_MODERATED, 16, 20000);
+	struct rdmacpy_grant *g = open_grant(c, BUF_LEN);
+	struct rdmacpy_op *op = NULL;
+	const struct rcp_mock_wr *f = NULL;
+	size_t mark = rcp_mock_sent_count();
+	size_t k;
+	int i;
+
+	cr_assert_eq(rdmacpy_submit_write(c, g, 0, buf, 4 * 4096, NULL, NULL, &op), 0);
+	cr_assert_eq(data_count(mark), 4);
+	for (k = 0; k < 4; k++)
+		cr_assert_not(data_wr(mark, k)->send_flags & IBV_SEND_SIGNALED, "WR %zu", k);
+	/* within the period nothing is flushed and the op cannot have completed */
+	cr_assert_eq(rdmacpy_progress(c, 0), 0);
+	cr_assert_eq(flush_count(mark), 0);
+	cr_assert_eq(rdmacpy_op_status(op), RDMACPY_E_INPROGRESS);
+	/* once the period is over, a zero-length signaled WR to the same grant retires it */
+	for (i = 0; i < 200 && rdmacpy_op_status(op) == RDMACPY_E_INPROGRESS; i++) {
+		usleep(1000);
+		rdmacpy_progress(c, 0);
+	}
+	cr_assert_eq(rdmacpy_op_status(op), 0);
+	cr_assert_eq(flush_count(mark), 1);
+	for (k = mark; k < rcp_mock_sent_count(); k++)
+		if (is_flush(rcp_mock_sent(k)))
+			f = rcp_mock_sent(k);
+	cr_assert_eq(f->opcode, IBV_WR_RDMA_WRITE);
+	cr_assert(f->send_flags & IBV_SEND_SIGNALED);
+	cr_assert_eq(f->rkey, data_wr(mark, 3)->rkey);
+	cr_assert_eq(f->remote_addr, data_wr(mark, 3)->remote_addr);
+	rdmacpy_op_free(&op);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}
+
+Test(client_xfer, moderated__waiting_on_an_op_flushes_at_once)
+{
+	struct rdmacpy_conn *c = mod_conn(RDMACPY_MOD_MODERATED, 16, 1000000);
+	struct rdmacpy_grant *g = open_grant(c, BUF_LEN);
+	struct rdmacpy_op *op = NULL;
+	size_t mark = rcp_mock_sent_count();
+
+	cr_assert_eq(rdmacpy_submit_read(c, g, 0, buf, 4096, NULL, NULL, &op), 0);
+	cr_assert_not(data_wr(mark, 0)->send_flags & IBV_SEND_SIGNALED);
+	/* a period of a second, but the application waits: no reason to hold the run */
+	cr_assert_eq(rdmacpy_op_wait(op, 500), 0);
+	cr_assert_eq(flush_count(mark), 1);
+	/* behind reads the flush is a read: a read-only grant refuses even empty writes */
+	cr_assert_eq(rcp_mock_sent(rcp_mock_sent_count() - 1)->opcode, IBV_WR_RDMA_READ);
+	rdmacpy_op_free(&op);
+	/* a synchronous call signals its own last WR instead */
+	mark = rcp_mock_sent_count();
+	cr_assert_eq(rdmacpy_write(c, g, 0, buf, 4096), 0);
+	cr_assert(data_wr(mark, 0)->send_flags & IBV_SEND_SIGNALED);
+	cr_assert_eq(flush_count(mark), 0);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}
+
+Test(client_xfer, wakeups__event_one_per_completion)
+{
+	struct rdmacpy_conn *c = mod_conn(RDMACPY_MOD_EVENT, 16, 200);
+	struct rdmacpy_grant *g = open_grant(c, BUF_LEN);
+	size_t mark = rcp_mock_sent_count();
+	size_t k;
+
+	cr_assert_geq(run_ops(c, g, 16), 16);
+	for (k = 0; k < 16; k++)
+		cr_assert(data_wr(mark, k)->send_flags & IBV_SEND_SIGNALED);
+	cr_assert_eq(flush_count(mark), 0);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}
+
+Test(client_xfer, wakeups__moderated_takes_a_busy_batch_without_waking)
+{
+	struct rdmacpy_conn *c = mod_conn(RDMACPY_MOD_MODERATED, 16, 200);
+	struct rdmacpy_grant *g = open_grant(c, BUF_LEN);
+	struct rdmacpy_counters c0;
+	struct rdmacpy_counters c1;
+	size_t mark = rcp_mock_sent_count();
+
+	rdmacpy_conn_counters(c, &c0);
+	/* 16 ops, the 16th WR signaled: its completion retires all of them */
+	cr_assert_eq(run_ops(c, g, 16), 0);
+	rdmacpy_conn_counters(c, &c1);
+	cr_assert_eq(c1.wrs_signaled - c0.wrs_signaled, 1);
+	cr_assert_eq(flush_count(mark), 0);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}
+
+Test(client_xfer, wakeups__poll_none_while_busy)
+{
+	struct rdmacpy_conn *c = mod_conn(RDMACPY_MOD_POLL, 4, 200);
+	struct rdmacpy_grant *g = open_grant(c, BUF_LEN);
+
+	cr_assert_eq(run_ops(c, g, 16), 0);
+	cr_assert_eq(run_ops(c, g, 3), 0);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}
+
+Test(client_xfer, completion_error__unsignaled_wr_fails_only_its_op)
+{
+	struct rdmacpy_conn *c = mod_conn(RDMACPY_MOD_MODERATED, 16, 1000000);
+	struct rdmacpy_grant *g = open_grant(c, BUF_LEN);
+	struct rdmacpy_op *op[3] = {NULL};
+	size_t mark;
+	size_t k;
+	int i;
+
+	rcp_mock_auto_complete(false);
+	mark = rcp_mock_sent_count();
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(rdmacpy_submit_write(c, g, (uint64_t)i * 8192, buf, 8192, NULL, NULL,
+						  &op[i]),
+			     0);
+	cr_assert_eq(data_count(mark), 6);
+	for (k = 0; k < 6; k++)
+		cr_assert_not(data_wr(mark, k)->send_flags & IBV_SEND_SIGNALED);
+	/* the device reports the failing WR itself (b's first), then flushes the rest; its
+	 * error completion also says that a's WRs before it went through */
+	rcp_mock_push_wc_err(cq_of(mark), data_wr(mark, 2)->wr_id, IBV_WC_REM_ACCESS_ERR);
+	for (k = 3; k < 6; k++)
+		rcp_mock_push_wc_err(cq_of(mark), data_wr(mark, k)->wr_id, IBV_WC_WR_FLUSH_ERR);
+	cr_assert_eq(rdmacpy_op_wait(op[2], 1000), RDMACPY_E_FLUSHED);
+	cr_assert_eq(rdmacpy_op_status(op[0]), 0);
+	cr_assert_eq(rdmacpy_op_status(op[1]), RDMACPY_E_REMOTE_ACCESS);
+	cr_assert_eq(flush_count(mark), 0, "no flush WR into a failed QP");
+	for (i = 0; i < 3; i++)
+		rdmacpy_op_free(&op[i]);
+	rcp_mock_auto_complete(true);
 	rdmacpy_grant_close(&g);
 	close_clean(&c);
 }

@@ -51,7 +51,8 @@ static unsigned int signal_op(struct rcp_mod_policy *p, unsigned int nwr, bool *
 	unsigned int i;
 
 	for (i = 0; i < nwr; i++) {
-		sig[i] = rcp_mod_should_signal(p, *run, i + 1 == nwr, p->sq_depth);
+		sig[i] = rcp_mod_should_signal(p, *run, i + 1 == nwr ? RCP_MOD_WR_LAST : 0,
+					       p->sq_depth);
 		*run = sig[i] ? 0 : *run + 1;
 		n += sig[i];
 	}
@@ -73,7 +74,7 @@ Test(mod_signal, event_signals_every_wr)
 	cr_assert_eq(p.stats.signaled, 100);
 }
 
-Test(mod_signal, moderated_signals_every_16th_and_last_of_op)
+Test(mod_signal, moderated_signals_every_16th_but_not_each_last_of_op)
 {
 	struct rcp_mod_policy p;
 	bool sig[100];
@@ -81,15 +82,28 @@ Test(mod_signal, moderated_signals_every_16th_and_last_of_op)
 	unsigned int i;
 
 	policy_ok(&p, RCP_MOD_MODERATED, 16, 50, 1024);
-	cr_assert_eq(signal_op(&p, 100, sig, &run), 7);
+	cr_assert_eq(signal_op(&p, 100, sig, &run), 6);
 	for (i = 0; i < 100; i++)
-		cr_assert_eq(sig[i], (i + 1) % 16 == 0 || i == 99, "WR %u", i);
-	/* the next op starts a fresh run: its 16th WR is signaled again */
-	cr_assert_eq(signal_op(&p, 20, sig, &run), 2);
-	cr_assert(sig[15]);
-	cr_assert(sig[19]);
+		cr_assert_eq(sig[i], (i + 1) % 16 == 0, "WR %u", i);
+	cr_assert_eq(run, 4, "the op ends inside an unsignaled run");
+	/* the run carries over into the next op: WR 112 overall is the next signaled one */
+	cr_assert_eq(signal_op(&p, 20, sig, &run), 1);
+	cr_assert(sig[11]);
+	cr_assert_not(sig[19]);
 	cr_assert_eq(p.stats.posted, 120);
-	cr_assert_eq(p.stats.signaled, 9);
+	cr_assert_eq(p.stats.signaled, 7);
+}
+
+Test(mod_signal, adaptive_does_not_signal_last_of_op)
+{
+	struct rcp_mod_policy p;
+	bool sig[8];
+	unsigned int run = 0;
+
+	policy_ok(&p, RCP_MOD_ADAPTIVE, 16, 0, 1024);
+	cr_assert_eq(p.sig_every, 16);
+	cr_assert_eq(signal_op(&p, 8, sig, &run), 0);
+	cr_assert_eq(run, 8);
 }
 
 Test(mod_signal, poll_signals_every_count_th_and_last_of_op)
@@ -105,12 +119,39 @@ Test(mod_signal, poll_signals_every_count_th_and_last_of_op)
 		cr_assert_eq(sig[i], (i + 1) % 8 == 0, "WR %u", i);
 }
 
-Test(mod_signal, single_wr_op_is_signaled)
+Test(mod_signal, single_wr_op_signaled_only_when_awaited_or_polled)
 {
 	struct rcp_mod_policy p;
 
 	policy_ok(&p, RCP_MOD_MODERATED, 16, 50, 64);
-	cr_assert(rcp_mod_should_signal(&p, 0, true, 64));
+	cr_assert_not(rcp_mod_should_signal(&p, 0, RCP_MOD_WR_LAST, 64));
+	cr_assert(rcp_mod_should_signal(&p, 0, RCP_MOD_WR_LAST | RCP_MOD_WR_AWAITED, 64));
+	policy_ok(&p, RCP_MOD_POLL, 16, 0, 64);
+	cr_assert(rcp_mod_should_signal(&p, 0, RCP_MOD_WR_LAST, 64));
+	cr_assert_not(rcp_mod_should_signal(&p, 0, 0, 64));
+}
+
+Test(mod_flush, due_after_the_period_in_moderated_and_adaptive_only)
+{
+	struct rcp_mod_policy p;
+	uint64_t t0 = 1000 * US;
+
+	policy_ok(&p, RCP_MOD_MODERATED, 16, 50, 64);
+	cr_assert_eq(rcp_mod_flush_deadline(&p, t0), t0 + 50 * US);
+	cr_assert_not(rcp_mod_flush_due(&p, 0, t0, t0 + 500 * US), "no run, nothing to flush");
+	cr_assert_not(rcp_mod_flush_due(&p, 3, t0, t0 + 49 * US));
+	cr_assert(rcp_mod_flush_due(&p, 3, t0, t0 + 50 * US));
+	cr_assert_eq(p.stats.flushes, 1);
+
+	policy_ok(&p, RCP_MOD_ADAPTIVE, 16, 0, 64);
+	cr_assert_not(rcp_mod_flush_due(&p, 1, t0, t0 + p.period_us * US - 1));
+	cr_assert(rcp_mod_flush_due(&p, 1, t0, t0 + p.period_us * US));
+
+	policy_ok(&p, RCP_MOD_EVENT, 0, 0, 64);
+	cr_assert_not(rcp_mod_flush_due(&p, 1, t0, t0 + 1000000 * US));
+	policy_ok(&p, RCP_MOD_POLL, 16, 0, 64);
+	cr_assert_not(rcp_mod_flush_due(&p, 1, t0, t0 + 1000000 * US));
+	cr_assert_not(rcp_mod_flush_due(NULL, 1, t0, t0 + 1000000 * US));
 }
 
 Test(mod_signal, wr_taking_last_sq_slot_is_signaled)
@@ -118,8 +159,8 @@ Test(mod_signal, wr_taking_last_sq_slot_is_signaled)
 	struct rcp_mod_policy p;
 
 	policy_ok(&p, RCP_MOD_MODERATED, 16, 50, 64);
-	cr_assert_not(rcp_mod_should_signal(&p, 3, false, 2));
-	cr_assert(rcp_mod_should_signal(&p, 3, false, 1));
+	cr_assert_not(rcp_mod_should_signal(&p, 3, 0, 2));
+	cr_assert(rcp_mod_should_signal(&p, 3, 0, 1));
 }
 
 Test(mod_signal, interval_capped_at_half_sq_depth)
@@ -142,23 +183,30 @@ Test(mod_signal, sq_depth_one_signals_everything)
 
 	policy_ok(&p, RCP_MOD_MODERATED, 16, 50, 1);
 	cr_assert_eq(p.sig_every, 1);
-	cr_assert(rcp_mod_should_signal(&p, 0, false, 1));
+	cr_assert(rcp_mod_should_signal(&p, 0, 0, 1));
 }
 
 /*
  * The SQ simulation: slots are freed only when a signaled WR's completion is polled, and then
  * for it and everything before it. The poster posts whenever a slot is free and otherwise waits
  * for the device, which executes queued WRs in order, a random number at a time; the poller
- * sees completions only of signaled WRs. If the SQ ever filled with WRs none of which is
- * signaled the poster would wait forever: the run asserts it never does.
+ * sees completions only of signaled WRs. When the poster pauses with an unsignaled run as its
+ * newest work and the policy's period has passed (rcp_mod_flush_due, time advancing at random),
+ * it posts a signaled flush WR behind the run, as the client does; the last data WR is awaited.
+ * If the SQ ever filled with WRs none of which is signaled, or a flush WR found no free slot,
+ * the poster would wait forever: the run asserts neither happens.
  */
 struct sq_sim {
-	bool *signaled;	   /* per WR index */
+	bool *signaled;	   /* per WR index, flush WRs included */
 	uint64_t head;	   /* oldest WR still holding a slot */
 	uint64_t executed; /* WRs the device has executed */
-	uint64_t posted;   /* WRs posted */
+	uint64_t posted;   /* WRs posted, flush WRs included */
+	uint64_t data;	   /* data WRs posted */
+	uint64_t flushes;  /* flush WRs posted */
 	uint64_t last_sig; /* 1 + index of the newest signaled WR posted, 0 if none */
 	unsigned int run;  /* unsignaled WRs since the last signaled one */
+	uint64_t now;	   /* simulated time, ns */
+	uint64_t tail_since;
 	unsigned int max_occupancy;
 };
 
@@ -170,9 +218,9 @@ static void sq_sim_run(struct rcp_mod_policy *p, uint64_t nwr, unsigned int dept
 	uint64_t stall = 0;
 
 	memset(&s, 0, sizeof(s));
-	s.signaled = calloc(nwr, sizeof(*s.signaled));
+	s.signaled = calloc(2 * nwr, sizeof(*s.signaled));
 	cr_assert_not_null(s.signaled);
-	while (s.head < nwr) {
+	while (s.data < nwr || s.head < s.posted) {
 		unsigned int occupancy = (unsigned int)(s.posted - s.head);
 		uint64_t k;
 		uint64_t i;
@@ -181,21 +229,36 @@ static void sq_sim_run(struct rcp_mod_policy *p, uint64_t nwr, unsigned int dept
 		if (occupancy > s.max_occupancy)
 			s.max_occupancy = occupancy;
 		/* post as much as fits, sometimes less */
-		while (s.posted < nwr && s.posted - s.head < depth && rnd(&seed, 8) != 0) {
+		while (s.data < nwr && s.posted - s.head < depth && rnd(&seed, 8) != 0) {
 			unsigned int sq_free = depth - (unsigned int)(s.posted - s.head);
+			unsigned int flags = 0;
 			bool sig;
 
 			if (op_left == 0)
 				op_left = 1 + rnd(&seed, rnd(&seed, 4) == 0 ? 1000 : 40);
 			op_left--;
-			sig = rcp_mod_should_signal(p, s.run, op_left == 0 || s.posted + 1 == nwr,
-						    sq_free);
+			if (op_left == 0)
+				flags |= RCP_MOD_WR_LAST;
+			if (s.data + 1 == nwr)
+				flags |= RCP_MOD_WR_AWAITED;
+			sig = rcp_mod_should_signal(p, s.run, flags, sq_free);
 			s.signaled[s.posted] = sig;
+			if (!sig && s.run == 0)
+				s.tail_since = s.now;
 			s.run = sig ? 0 : s.run + 1;
 			cr_assert_lt(s.run, depth, "unsignaled run reached the SQ depth");
 			s.posted++;
+			s.data++;
 			if (sig)
 				s.last_sig = s.posted;
+		}
+		s.now += rnd(&seed, 40) * US;
+		if (rcp_mod_flush_due(p, s.run, s.tail_since, s.now)) {
+			cr_assert_lt(s.posted - s.head, depth, "no slot for the flush WR");
+			s.signaled[s.posted++] = true;
+			s.last_sig = s.posted;
+			s.run = 0;
+			s.flushes++;
 		}
 		if (s.posted - s.head == depth)
 			cr_assert_gt(s.last_sig, s.head, "SQ full of unsignaled WRs: deadlock");
@@ -211,9 +274,10 @@ static void sq_sim_run(struct rcp_mod_policy *p, uint64_t nwr, unsigned int dept
 		}
 		cr_assert_lt(++stall, 50 * nwr, "no progress");
 	}
-	cr_assert_eq(s.posted, nwr);
-	cr_assert_eq(s.head, nwr, "the last WR's slot was never freed");
+	cr_assert_eq(s.data, nwr);
+	cr_assert_eq(s.head, s.posted, "the last WR's slot was never freed");
 	cr_assert_eq(p->stats.posted, nwr);
+	cr_assert_eq(p->stats.flushes, s.flushes);
 	free(s.signaled);
 }
 
@@ -224,6 +288,7 @@ Test(mod_sq, moderated_never_overflows_or_deadlocks)
 	policy_ok(&p, RCP_MOD_MODERATED, 16, 50, 64);
 	sq_sim_run(&p, 100000, 64, 1);
 	cr_assert_lt(p.stats.signaled, p.stats.posted / 4, "moderation signaled too much");
+	cr_assert_gt(p.stats.flushes, 0, "pauses left runs that needed a flush WR");
 }
 
 Test(mod_sq, count_above_depth_never_overflows_or_deadlocks)
