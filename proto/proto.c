@@ -42,7 +42,7 @@ static const char *const err_names[] = {
 	[RCP_ERR_NOMEM] = "NOMEM",	 [RCP_ERR_IO] = "IO",
 	[RCP_ERR_NOTSUP] = "NOTSUP",	 [RCP_ERR_BUSY] = "BUSY",
 	[RCP_ERR_SHUTDOWN] = "SHUTDOWN", [RCP_ERR_INTERNAL] = "INTERNAL",
-	[RCP_ERR_EXIST] = "EXIST",
+	[RCP_ERR_EXIST] = "EXIST",	 [RCP_ERR_UNREACH] = "UNREACH",
 };
 
 static const char *const reject_names[] = {

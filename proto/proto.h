@@ -109,9 +109,10 @@ enum rcp_err {
 	RCP_ERR_BUSY = 11, /* region in use (e.g. DESTROY with grants open) or too many requests */
 	RCP_ERR_SHUTDOWN = 12, /* the daemon is shutting down */
 	RCP_ERR_INTERNAL = 13,
-	RCP_ERR_EXIST = 14, /* CREATE: the name is taken */
+	RCP_ERR_EXIST = 14,   /* CREATE: the name is taken */
+	RCP_ERR_UNREACH = 15, /* COPY: the destination daemon cannot be reached */
 };
-#define RCP_ERR_MAX RCP_ERR_EXIST
+#define RCP_ERR_MAX RCP_ERR_UNREACH
 
 enum rcp_rights {
 	RCP_RIGHTS_RO = 1,

@@ -30,6 +30,7 @@ struct rcp_config {
 	char listen[RCP_HOSTNAME_MAX]; /* address whose RDMA device is served */
 	uint16_t port;
 	char key_file[PATH_MAX];
+	char cluster_key_file[PATH_MAX]; /* COPY's key for other daemons; "" means key_file's */
 	bool no_auth;
 	struct rcp_region_spec *regions;
 	size_t nregions;

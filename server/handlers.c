@@ -9,6 +9,7 @@
 
 #include "common/checksum.h"
 #include "server/check.h"
+#include "server/copy.h"
 #include "server/grant.h"
 #include "server/region.h"
 #include "server/stats.h"
@@ -186,7 +187,7 @@ static void do_create(struct rcp_session *s, const struct rcp_msg *m)
 	rcp_session_reply(s, &reply);
 }
 
-/* do_destroy -- remove a CREATEd region nobody holds a grant on */
+/* do_destroy -- remove a CREATEd region nobody holds a grant on or copies from */
 static void do_destroy(struct rcp_session *s, const struct rcp_msg *m)
 {
 	const char *name = m->u.destroy.name;
@@ -213,6 +214,11 @@ static void do_destroy(struct rcp_session *s, const struct rcp_msg *m)
 	if (r->ngrants) {
 		rcp_session_refuse(s, m->hdr.req_id, RCP_ERR_BUSY, "DESTROY %s: %u grants open",
 				   name, r->ngrants);
+		return;
+	}
+	if (r->ncopies) {
+		rcp_session_refuse(s, m->hdr.req_id, RCP_ERR_BUSY, "DESTROY %s: %u copies read it",
+				   name, r->ncopies);
 		return;
 	}
 	size = r->size;
@@ -253,8 +259,7 @@ void rcp_handle_request(struct rcp_session *s, const struct rcp_msg *m)
 		do_destroy(s, m);
 		break;
 	case RCP_MSG_COPY:
-		rcp_session_refuse(s, m->hdr.req_id, RCP_ERR_NOTSUP,
-				   "COPY: third-party copy is not supported yet");
+		rcp_copy_start(s, m);
 		break;
 	default:
 		rcp_session_fail(s, m->hdr.req_id, RCP_ERR_PROTO, "%s is not a request",

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "server/check.h"
+#include "server/copy.h"
 #include "server/grant.h"
 #include "server/listener.h"
 #include "server/region.h"
@@ -31,6 +32,7 @@ enum {
 	OPT_PID_FILE,
 	OPT_READY_FD,
 	OPT_VERSION,
+	OPT_CLUSTER_KEY,
 };
 
 static const char usage_text[] =
@@ -42,6 +44,7 @@ static const char usage_text[] =
 	"  -p, --port N                 rdma_cm port (default 18515; 0 picks a free one)\n"
 	"  -k, --key-file F             pre-shared key, a file of mode 0600 (or 0400)\n"
 	"      --no-auth                accept clients without a key (logged as a warning)\n"
+	"      --cluster-key-file F     key COPY presents to other daemons (default: --key-file)\n"
 	"  -r, --region SPEC            serve a region; SPEC is one of\n"
 	"                                 NAME:anon:SIZE[:ro|rw]    anonymous memory\n"
 	"                                 NAME:huge:SIZE[:ro|rw]    huge pages (nr_hugepages)\n"
@@ -100,6 +103,7 @@ static int parse_args(struct rcp_config *cfg, int argc, char **argv)
 		{"port", required_argument, NULL, 'p'},
 		{"key-file", required_argument, NULL, 'k'},
 		{"no-auth", no_argument, NULL, OPT_NO_AUTH},
+		{"cluster-key-file", required_argument, NULL, OPT_CLUSTER_KEY},
 		{"region", required_argument, NULL, 'r'},
 		{"config", required_argument, NULL, 'c'},
 		{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
@@ -148,6 +152,12 @@ static int parse_args(struct rcp_config *cfg, int argc, char **argv)
 		}
 		case OPT_NO_AUTH:
 			cfg->no_auth = true;
+			break;
+		case OPT_CLUSTER_KEY:
+			if (snprintf(cfg->cluster_key_file, sizeof(cfg->cluster_key_file), "%s",
+				     optarg) >= (int)sizeof(cfg->cluster_key_file))
+				snprintf(err, sizeof(err), "--cluster-key-file: path too long");
+			ret = err[0] ? -ENAMETOOLONG : 0;
 			break;
 		case OPT_ALLOW_CREATE:
 			cfg->allow_create = true;
@@ -230,6 +240,7 @@ void rcp_server_shutdown(struct rcp_server *srv, const char *why)
 		return;
 	}
 	srv->shutting_down = true;
+	rcp_copy_cancel_all(srv);
 	rcp_info(&srv->log,
 		 "shutting down (%s): refusing new clients and grants, revoking grants, "
 		 "disconnecting %u client%s",
@@ -356,6 +367,9 @@ static int server_start(struct rcp_server *srv)
 			 "authentication disabled (--no-auth): anyone who can reach this "
 			 "address can read and write the regions");
 	}
+	ret = rcp_copy_setup(srv);
+	if (ret)
+		return ret;
 	srv->base = event_base_new();
 	if (!srv->base)
 		return -ENOMEM;
@@ -402,6 +416,8 @@ static void server_stop(struct rcp_server *srv)
 
 	while ((s = LIST_FIRST(&srv->sessions)))
 		rcp_session_delete(&s);
+	/* copies read the regions: their workers end before the regions go */
+	rcp_copy_stop_all(srv);
 	rcp_listener_stop(srv);
 	while (srv->nregions) {
 		struct rcp_region *r = srv->regions[srv->nregions - 1];
@@ -426,6 +442,7 @@ static void server_stop(struct rcp_server *srv)
 		event_base_free(srv->base);
 	srv->base = NULL;
 	rcp_auth_key_wipe(&srv->key);
+	rcp_auth_key_wipe(&srv->cluster_key);
 	if (srv->cfg.pid_file[0])
 		unlink(srv->cfg.pid_file);
 }
@@ -438,6 +455,7 @@ int main(int argc, char **argv)
 
 	memset(&srv, 0, sizeof(srv));
 	LIST_INIT(&srv.sessions);
+	LIST_INIT(&srv.copies);
 	rcp_config_init(&srv.cfg);
 	ret = parse_args(&srv.cfg, argc, argv);
 	if (ret) {

@@ -20,6 +20,7 @@ struct rcp_region {
 	int fd;		   /* file regions, else -1 */
 	struct ibv_mr *mr;
 	uint32_t ngrants; /* grants of all sessions on this region */
+	uint32_t ncopies; /* third-party copies reading it */
 };
 
 /* rcp_region_new -- map and register a region as spec says. Errors are logged with the cause

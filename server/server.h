@@ -16,10 +16,12 @@
 #include "proto/proto.h"
 #include "server/config.h"
 
+struct rcp_copy;
 struct rcp_region;
 struct rcp_session;
 
 LIST_HEAD(rcp_session_list, rcp_session);
+LIST_HEAD(rcp_copy_list, rcp_copy);
 
 /* Counters the daemon keeps itself; STAT adds the ones it computes (stats.c). */
 struct rcp_counters {
@@ -30,6 +32,8 @@ struct rcp_counters {
 	uint64_t auth_failures;
 	uint64_t grants_active;
 	uint64_t mw_active;
+	uint64_t copies_total;
+	uint64_t bytes_copied;
 };
 
 struct rcp_server {
@@ -50,6 +54,8 @@ struct rcp_server {
 	bool use_mw; /* false: grants fall back to the region MR's rkey */
 
 	struct rcp_auth_key key;
+	struct rcp_auth_key cluster_key; /* what COPY authenticates with at other daemons */
+	bool have_cluster_key;		 /* false: --no-auth and no --cluster-key-file */
 
 	struct rcp_region **regions; /* in LIST order */
 	size_t nregions;
@@ -58,6 +64,9 @@ struct rcp_server {
 	struct rcp_session_list sessions;
 	uint32_t nsessions;
 	uint64_t next_serial;
+
+	struct rcp_copy_list copies; /* running third-party copies (copy.c) */
+	uint32_t ncopies;
 
 	bool shutting_down;
 	int exit_code;

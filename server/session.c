@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/copy.h"
 #include "server/grant.h"
 #include "server/handlers.h"
 
@@ -154,6 +155,16 @@ int rcp_session_reply(struct rcp_session *s, const struct rcp_msg *m)
 	return ret;
 }
 
+/* rcp_session_send -- a message that leaves the request it belongs to in flight */
+int rcp_session_send(struct rcp_session *s, const struct rcp_msg *m)
+{
+	int ret = send_msg(s, m, 0);
+
+	if (ret)
+		rcp_session_close(s, "cannot send a progress message");
+	return ret;
+}
+
 /* send_error -- log a refusal and answer ERROR; flags say whether the session then ends */
 static void send_error(struct rcp_session *s, uint32_t req_id, enum rcp_err code,
 		       unsigned int flags, const char *fmt, va_list ap)
@@ -227,7 +238,7 @@ void rcp_session_established(struct rcp_session *s)
 	rcp_msg_init(&m, RCP_MSG_CHALLENGE, 0);
 	memcpy(m.u.challenge.nonce, s->server_nonce, RCP_NONCE_LEN);
 	m.u.challenge.caps = (srv->use_mw ? RCP_CAP_MW : 0) |
-			     (srv->cfg.no_auth ? RCP_CAP_NO_AUTH : 0) |
+			     (srv->cfg.no_auth ? RCP_CAP_NO_AUTH : 0) | RCP_CAP_COPY |
 			     (srv->cfg.allow_create ? RCP_CAP_CREATE : 0);
 	s->state = RCP_SESSION_AUTHENTICATING;
 	rcp_info(&srv->log, "client %s: connected (session %llu, %u of %u)", s->peer,
@@ -467,6 +478,7 @@ void rcp_session_delete(struct rcp_session **sp)
 	s = *sp;
 	srv = s->srv;
 	s->state = RCP_SESSION_CLOSED;
+	rcp_copy_session_gone(s);
 	rcp_grant_release_all(s);
 	event_free(s->cq_event);
 	rcp_vb_destroy_qp(s->id);

@@ -92,6 +92,10 @@ void rcp_session_established(struct rcp_session *s);
  * closed) */
 int rcp_session_reply(struct rcp_session *s, const struct rcp_msg *m);
 
+/* rcp_session_send -- send m on the session without ending a request (COPY_PROGRESS); 0 or
+ * -errno (the session is then closed) */
+int rcp_session_send(struct rcp_session *s, const struct rcp_msg *m);
+
 /* rcp_session_refuse -- log a refusal naming the client, answer ERROR(code, text); the session
  * keeps serving */
 void rcp_session_refuse(struct rcp_session *s, uint32_t req_id, enum rcp_err code, const char *fmt,

@@ -24,7 +24,9 @@ void rcp_stats_fill(const struct rcp_server *srv, struct rcp_msg_stat_reply *out
 	out->refusals = srv->cnt.refusals;
 	out->requests = srv->cnt.requests;
 	out->auth_failures = srv->cnt.auth_failures;
-	/* third-party copy is not implemented yet: its counters stay 0 */
+	out->copies_active = srv->ncopies;
+	out->copies_total = srv->cnt.copies_total;
+	out->bytes_copied = srv->cnt.bytes_copied;
 	out->mw_fallback = srv->use_mw ? 0 : 1;
 	out->uptime_ms = rcp_now_ms() - srv->start_ms;
 }

@@ -257,6 +257,25 @@ RDMACPY_EXPORT int rdmacpy_checksum(struct rdmacpy_conn *c, const char *region, 
 /* rdmacpy_stat -- the daemon's counters */
 RDMACPY_EXPORT int rdmacpy_stat(struct rdmacpy_conn *c, struct rdmacpy_stats *out);
 
+/* rdmacpy_copy_progress_fn -- how far a third-party copy has come: done of total bytes */
+typedef void (*rdmacpy_copy_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/*
+ * rdmacpy_copy -- third-party copy: the daemon of c writes its src_region[src_off, + length)
+ * into dst_region[dst_off, + length) on the daemon at dst_host:dst_port, connecting there
+ * itself with its cluster key; the bytes never pass through this process. progress (may be
+ * NULL) runs with ctx as the daemon reports progress, at most about ten times a second; each
+ * report restarts the connection's timeout, so only a copy that stops advancing times out.
+ * *bytes_copied (may be NULL) gets how many bytes the daemon wrote, also on failure (then at
+ * least the last progress report).
+ * RDMACPY_E_CONNECT: the source daemon could not reach the destination daemon.
+ */
+RDMACPY_EXPORT int rdmacpy_copy(struct rdmacpy_conn *c, const char *src_region, uint64_t src_off,
+				uint64_t length, const char *dst_host, uint16_t dst_port,
+				const char *dst_region, uint64_t dst_off,
+				rdmacpy_copy_progress_fn progress, void *ctx,
+				uint64_t *bytes_copied);
+
 /* ---- memory ---- */
 
 /* rdmacpy_mem_reg -- register [addr, addr + len) for transfers: buffers inside a registered

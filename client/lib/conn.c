@@ -129,7 +129,8 @@ void rcp_conn_fail(struct rdmacpy_conn *c, int err, const char *why)
 		c->broken = true;
 		c->broken_err = err;
 		rcp_conn_set_error(c, "connection failed: %s", why);
-		rcp_warn(&c->log, "connection failed: %s (%s)", why, rdmacpy_strerror(err));
+		rcp_log(&c->log, c->closing ? RCP_LOG_DEBUG : RCP_LOG_WARN,
+			"connection failed: %s (%s)", why, rdmacpy_strerror(err));
 	}
 	for (i = 0; i < c->nqp; i++) {
 		struct rcp_cli_qp *q = &c->qp[i];
@@ -278,7 +279,8 @@ void rcp_ctrl_handle_recv(struct rcp_cli_qp *q, const struct ibv_wc *wc)
 		want = (q->want_challenge && m.hdr.type == RCP_MSG_CHALLENGE) ||
 		       (q->want_req_id && m.hdr.req_id == q->want_req_id) ||
 		       (m.hdr.req_id == 0 && m.hdr.type == RCP_MSG_ERROR);
-		if (want && !q->have_reply) {
+		/* progress is cumulative: a later message of the same request supersedes it */
+		if (want && (!q->have_reply || q->reply.hdr.type == RCP_MSG_COPY_PROGRESS)) {
 			q->reply = m;
 			q->have_reply = true;
 		} else {
@@ -312,11 +314,13 @@ static int qp_err(const struct rcp_cli_qp *q)
 	return q->broken_err ? q->broken_err : RDMACPY_E_BROKEN;
 }
 
-/* wait_reply -- wait for the message q waits for; ERROR replies are mapped */
-static int wait_reply(struct rcp_cli_qp *q, enum rcp_msg_type reply_type, struct rcp_msg *reply,
-		      int timeout_ms)
+/* wait_reply -- wait for the message q waits for; ERROR replies are mapped. A message of type
+ * interim (0: none) is returned as is and leaves the request waiting for more. */
+static int wait_reply(struct rcp_cli_qp *q, enum rcp_msg_type reply_type, enum rcp_msg_type interim,
+		      struct rcp_msg *reply, int timeout_ms)
 {
 	struct rdmacpy_conn *c = q->conn;
+	uint32_t req_id = q->want_req_id;
 	int ret;
 
 	ret = rcp_xfer_wait(c, reply_ready, q, timeout_ms);
@@ -332,6 +336,10 @@ static int wait_reply(struct rcp_cli_qp *q, enum rcp_msg_type reply_type, struct
 	}
 	q->have_reply = false;
 	*reply = q->reply;
+	if (interim && reply->hdr.type == interim) {
+		q->want_req_id = req_id;
+		return 0;
+	}
 	if (reply->hdr.type == RCP_MSG_ERROR) {
 		snprintf(c->last_error, sizeof(c->last_error), "%s", reply->u.error.text);
 		rcp_dbg(&c->log, "daemon error %s: %s", rcp_err_name(reply->u.error.code),
@@ -357,6 +365,25 @@ int rcp_ctrl_call(struct rcp_cli_qp *q, struct rcp_msg *req, enum rcp_msg_type r
 int rcp_ctrl_call_tmo(struct rcp_cli_qp *q, struct rcp_msg *req, enum rcp_msg_type reply_type,
 		      struct rcp_msg *reply, int timeout_ms)
 {
+	int ret = rcp_ctrl_start(q, req);
+
+	if (ret)
+		return ret;
+	return wait_reply(q, reply_type, 0, reply, timeout_ms);
+}
+
+/* rcp_ctrl_next -- the next message answering the request rcp_ctrl_start sent */
+int rcp_ctrl_next(struct rcp_cli_qp *q, enum rcp_msg_type reply_type, enum rcp_msg_type interim,
+		  struct rcp_msg *reply, int timeout_ms)
+{
+	if (!q->want_req_id)
+		return RDMACPY_E_INVAL;
+	return wait_reply(q, reply_type, interim, reply, timeout_ms);
+}
+
+/* rcp_ctrl_start -- send a control request on q; its answers are awaited separately */
+int rcp_ctrl_start(struct rcp_cli_qp *q, struct rcp_msg *req)
+{
 	struct rdmacpy_conn *c = q->conn;
 	size_t len;
 	int ret;
@@ -377,11 +404,9 @@ int rcp_ctrl_call_tmo(struct rcp_cli_qp *q, struct rcp_msg *req, enum rcp_msg_ty
 	q->want_req_id = req->hdr.req_id;
 	q->have_reply = false;
 	ret = rcp_xfer_post_ctrl(q, len);
-	if (ret) {
+	if (ret)
 		q->want_req_id = 0;
-		return ret;
-	}
-	return wait_reply(q, reply_type, reply, timeout_ms);
+	return ret;
 }
 
 /* handshake -- CHALLENGE -> AUTH -> AUTH_OK on q, checking the daemon's MAC */
@@ -395,7 +420,7 @@ static int handshake(struct rcp_cli_qp *q, const uint8_t nonce[RCP_NONCE_LEN])
 	int ret;
 
 	q->want_challenge = true;
-	ret = wait_reply(q, RCP_MSG_CHALLENGE, &m, c->opts.timeout_ms);
+	ret = wait_reply(q, RCP_MSG_CHALLENGE, 0, &m, c->opts.timeout_ms);
 	if (ret)
 		return ret;
 	memcpy(server_nonce, m.u.challenge.nonce, sizeof(server_nonce));
@@ -753,6 +778,7 @@ void rdmacpy_close(struct rdmacpy_conn **cp)
 	for (i = 0; i < c->nqp; i++)
 		pending[i] = c->qp[i].established;
 	if (c->qp) {
+		c->closing = true;
 		rcp_conn_fail(c, RDMACPY_E_BROKEN, "closed");
 		/* let flushed completions retire what was in flight, so no buffer is in use */
 		if (c->cc)

@@ -88,6 +88,8 @@ int rcp_cli_err_proto(enum rcp_err code)
 		return RDMACPY_E_SHUTDOWN;
 	case RCP_ERR_EXIST:
 		return RDMACPY_E_EXIST;
+	case RCP_ERR_UNREACH:
+		return RDMACPY_E_CONNECT;
 	case RCP_ERR_INTERNAL:
 	default:
 		return RDMACPY_E_SERVER;

@@ -336,7 +336,7 @@ Test(daemon, handshake_list_open_write_read_flush__file_holds_bytes)
 	daemon_stop();
 }
 
-Test(daemon, open_refusals__noent_access_range_limit_and_copy_notsup)
+Test(daemon, open_refusals__noent_access_range_limit_and_copy_noent)
 {
 	struct rcp_msg m;
 	struct rcp_msg r;
@@ -362,14 +362,16 @@ Test(daemon, open_refusals__noent_access_range_limit_and_copy_notsup)
 	m.u.close.grant_id = 12345;
 	cr_assert_eq(tc_call(&c, &m, &r, WAIT_MS), 0);
 	cr_assert_eq(r.u.error.code, RCP_ERR_NOENT);
+	/* COPY is checked before any worker starts: a missing source is refused at once */
 	rcp_msg_init(&m, RCP_MSG_COPY, 0);
-	rcp_strfield_set(m.u.copy.src, sizeof(m.u.copy.src), "anon");
+	rcp_strfield_set(m.u.copy.src, sizeof(m.u.copy.src), "nope");
 	m.u.copy.length = 1;
 	rcp_strfield_set(m.u.copy.dst_host, sizeof(m.u.copy.dst_host), "198.18.0.2");
 	m.u.copy.dst_port = 18515;
 	rcp_strfield_set(m.u.copy.dst, sizeof(m.u.copy.dst), "anon");
 	cr_assert_eq(tc_call(&c, &m, &r, WAIT_MS), 0);
-	cr_assert_eq(r.u.error.code, RCP_ERR_NOTSUP);
+	cr_assert_eq(r.hdr.type, RCP_MSG_ERROR);
+	cr_assert_eq(r.u.error.code, RCP_ERR_NOENT);
 	/* refusals of requests do not end the session */
 	cr_assert_eq(list(&c), 3);
 	tc_close(&c);

@@ -79,8 +79,40 @@ static int write_key(const char *path)
 	return 0;
 }
 
-/* th_daemon_start -- start rdmacpyd and wait until it is ready */
+/* copy_key -- the bytes of an existing key file into a new one of mode 0600 */
+static int copy_key(const char *from, const char *path)
+{
+	char buf[4096];
+	ssize_t n;
+	int in;
+	int fd;
+
+	in = open(from, O_RDONLY);
+	if (in < 0)
+		return -errno;
+	n = read(in, buf, sizeof(buf));
+	close(in);
+	if (n <= 0)
+		return -EIO;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+/* th_daemon_start -- start rdmacpyd with a fresh key and wait until it is ready */
 int th_daemon_start(struct th_daemon *d, const char *const *extra)
+{
+	return th_daemon_start_key(d, NULL, extra);
+}
+
+/* th_daemon_start_key -- start rdmacpyd with key_file's key (NULL: a fresh one) */
+int th_daemon_start_key(struct th_daemon *d, const char *key_file, const char *const *extra)
 {
 	static unsigned next_port;
 	char bin[512];
@@ -98,7 +130,7 @@ int th_daemon_start(struct th_daemon *d, const char *const *extra)
 		return -errno;
 	snprintf(d->key, sizeof(d->key), "%s/key", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/daemon.log", d->dir);
-	rc = write_key(d->key);
+	rc = key_file ? copy_key(key_file, d->key) : write_key(d->key);
 	if (rc)
 		return rc;
 	/* Ports differ per test process so a lingering daemon never answers the next test. */

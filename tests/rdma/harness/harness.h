@@ -29,6 +29,10 @@ const char *th_build(const char *rel, char *buf, size_t cap);
  */
 int th_daemon_start(struct th_daemon *d, const char *const *extra);
 
+/* th_daemon_start_key -- th_daemon_start with a copy of the key in key_file instead of a fresh
+ * one, so that several daemons (and the clients of all) share it */
+int th_daemon_start_key(struct th_daemon *d, const char *key_file, const char *const *extra);
+
 /* th_daemon_stop -- SIGTERM, wait (bounded); the exit status, or -1 if it had to be killed */
 int th_daemon_stop(struct th_daemon *d);
 

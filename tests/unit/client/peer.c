@@ -144,6 +144,25 @@ static void answer(struct peer_qp *pq, const struct rcp_msg *req)
 		rcp_msg_init(&m, RCP_MSG_CHECKSUM_REPLY, id);
 		memset(m.u.checksum_reply.digest, 0xab, RCP_CHECKSUM_LEN);
 		break;
+	case RCP_MSG_COPY:
+		if (P.cfg.copy_err) {
+			rcp_msg_init_error(&m, id, P.cfg.copy_err, "copy refused");
+			break;
+		}
+		/* progress at a quarter, a half and three quarters, then the reply */
+		for (uint64_t q = 1; q <= 3; q++) {
+			usleep(P.cfg.copy_gap_ms * 1000u);
+			rcp_msg_init(&m, RCP_MSG_COPY_PROGRESS, id);
+			m.u.copy_progress.done = req->u.copy.length / 4 * q;
+			m.u.copy_progress.length = req->u.copy.length;
+			send_msg(pq->qp, &m);
+		}
+		usleep(P.cfg.copy_gap_ms * 1000u);
+		rcp_msg_init(&m, RCP_MSG_COPY_REPLY, id);
+		m.u.copy_reply.status = P.cfg.copy_status;
+		m.u.copy_reply.bytes =
+			P.cfg.copy_status ? req->u.copy.length / 2 : req->u.copy.length;
+		break;
 	case RCP_MSG_STAT:
 		rcp_msg_init(&m, RCP_MSG_STAT_REPLY, id);
 		m.u.stat_reply.clients_connected = 1;

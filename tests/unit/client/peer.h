@@ -15,13 +15,16 @@
 
 /* How the mock daemon behaves. Zero is a healthy daemon that requires the key. */
 struct peer_cfg {
-	bool no_auth;		/* CHALLENGE says RCP_CAP_NO_AUTH */
-	bool bad_server_mac;	/* AUTH_OK carries a wrong MAC */
-	bool no_challenge;	/* never send CHALLENGE (the client must time out) */
-	enum rcp_err auth_err;	/* answer AUTH with ERROR(auth_err) */
-	enum rcp_err open_err;	/* answer OPEN with ERROR(open_err) */
-	bool mr_fallback;	/* OPEN_REPLY says the rkey is the region MR's */
-	enum rcp_rights rights; /* rights granted (0: as asked) */
+	bool no_auth;		  /* CHALLENGE says RCP_CAP_NO_AUTH */
+	bool bad_server_mac;	  /* AUTH_OK carries a wrong MAC */
+	bool no_challenge;	  /* never send CHALLENGE (the client must time out) */
+	enum rcp_err auth_err;	  /* answer AUTH with ERROR(auth_err) */
+	enum rcp_err open_err;	  /* answer OPEN with ERROR(open_err) */
+	bool mr_fallback;	  /* OPEN_REPLY says the rkey is the region MR's */
+	enum rcp_rights rights;	  /* rights granted (0: as asked) */
+	enum rcp_err copy_err;	  /* answer COPY with ERROR(copy_err) */
+	enum rcp_err copy_status; /* else COPY_PROGRESS x3, then COPY_REPLY with this status */
+	unsigned int copy_gap_ms; /* pause before each COPY message (tests the timeout reset) */
 };
 
 /* peer_key -- the key both sides use */

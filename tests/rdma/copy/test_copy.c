@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* test_copy.c -- rdmacpy cp between two rdmacpyd on one node: bytes, counters, refusals */
+
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/rdma/harness/harness.h"
+
+/* Exit codes documented in rdmacpy(1). */
+#define EXIT_CONNECT 3
+#define EXIT_REMOTE  5
+
+#define COPY_LEN ((40ull << 20) + 12345) /* not a multiple of the daemon's 4 MiB chunk */
+#define DST_OFF	 4096ull
+
+static struct th_daemon src; /* the daemon asked to copy */
+static struct th_daemon dst; /* the daemon written into, sharing src's key */
+static char cli[512];
+static char out[16384];
+
+/* start -- src serves "src" and a small region, dst serves "dst" and a read-only region; 256 MiB
+ * take long enough on rxe to act while a copy runs */
+static void start(void)
+{
+	static const char *const src_regions[] = {
+		"--region", "src:anon:256M:rw", "--region", "small:anon:1M:rw", NULL,
+	};
+	static const char *const dst_regions[] = {
+		"--region", "dst:anon:256M:rw", "--region", "ro:anon:64M:ro", NULL,
+	};
+	int rc;
+
+	if (!th_ip())
+		cr_skip_test("no RDMA fabric: run under scripts/softroce");
+	th_build("client/cli/rdmacpy", cli, sizeof(cli));
+	rc = th_daemon_start(&src, src_regions);
+	cr_assert_eq(rc, 0, "source rdmacpyd did not start (%d)", rc);
+	rc = th_daemon_start_key(&dst, src.key, dst_regions);
+	cr_assert_eq(rc, 0, "destination rdmacpyd did not start (%d)", rc);
+}
+
+/* stop -- both daemons must exit cleanly after every test */
+static void stop(void)
+{
+	if (dst.pid > 0)
+		cr_expect_eq(th_daemon_stop(&dst), 0, "destination rdmacpyd did not exit 0");
+	if (src.pid > 0)
+		cr_expect_eq(th_daemon_stop(&src), 0, "source rdmacpyd did not exit 0");
+	th_run(NULL, 0, "rm -rf %s %s", src.dir, dst.dir);
+}
+
+TestSuite(copy, .init = start, .fini = stop, .timeout = 600);
+
+/* rdmacpy -- run the command against port (both daemons share the key) */
+static int rdmacpy(uint16_t port, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int rdmacpy(uint16_t port, const char *fmt, ...)
+{
+	char args[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	return th_run(out, sizeof(out), "RDMACPY_PORT=%u RDMACPY_KEY_FILE=%s %s %s", port, src.key,
+		      cli, args);
+}
+
+/* json_u64 -- the number after "key": in out, or UINT64_MAX when absent */
+static uint64_t json_u64(const char *text, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(text, pat);
+	return p ? strtoull(p + strlen(pat), NULL, 10) : UINT64_MAX;
+}
+
+Test(copy, cp__bytes_arrive_and_skip_the_client)
+{
+	char in[400];
+	char back[400];
+	char json[16384];
+	int rc;
+
+	snprintf(in, sizeof(in), "%s/in", src.dir);
+	snprintf(back, sizeof(back), "%s/back", src.dir);
+	cr_assert_eq(th_random_file(in, COPY_LEN, 7), 0);
+	rc = rdmacpy(src.port, "put -q %s %s:src", in, th_ip());
+	cr_assert_eq(rc, 0, "put: %s", out);
+
+	rc = rdmacpy(src.port, "cp --verify --json --dst-port %u %s:src+%llu %s:dst@%llu", dst.port,
+		     th_ip(), COPY_LEN, th_ip(), DST_OFF);
+	cr_assert_eq(rc, 0, "cp: %s", out);
+	snprintf(json, sizeof(json), "%s", out);
+	cr_assert(strstr(json, "\"op\":\"cp\""), "%s", json);
+	cr_assert_eq(json_u64(json, "bytes"), COPY_LEN, "%s", json);
+	cr_assert_eq(json_u64(json, "client_bytes_read"), 0, "%s", json);
+	cr_assert_eq(json_u64(json, "client_bytes_written"), 0, "%s", json);
+	cr_assert(strstr(json, "\"verified\":true"), "%s", json);
+	fprintf(stderr, "rdma_copy: %s", json);
+
+	/* the destination holds the bytes, read back independently of the checksums */
+	rc = rdmacpy(dst.port, "get -q %s:dst@%llu+%llu %s", th_ip(), DST_OFF, COPY_LEN, back);
+	cr_assert_eq(rc, 0, "get: %s", out);
+	cr_assert(th_files_equal(in, back), "the destination range differs from the source");
+
+	rc = rdmacpy(src.port, "stat --json %s", th_ip());
+	cr_assert_eq(rc, 0, "stat: %s", out);
+	cr_assert_eq(json_u64(out, "bytes_copied"), COPY_LEN, "%s", out);
+	cr_assert_eq(json_u64(out, "copies_total"), 1, "%s", out);
+	cr_assert_eq(json_u64(out, "copies_active"), 0, "%s", out);
+}
+
+Test(copy, cp__default_length_is_the_rest_of_the_source)
+{
+	int rc;
+
+	rc = rdmacpy(src.port, "cp --json --dst-port %u %s:small@768K %s:dst", dst.port, th_ip(),
+		     th_ip());
+	cr_assert_eq(rc, 0, "cp: %s", out);
+	cr_assert_eq(json_u64(out, "bytes"), 256ull << 10, "%s", out);
+}
+
+Test(copy, cp__unknown_destination_host)
+{
+	int rc;
+
+	rc = rdmacpy(src.port, "cp --dst-port %u %s:src+1M nosuchhost.invalid:dst", dst.port,
+		     th_ip());
+	cr_assert_eq(rc, EXIT_CONNECT, "exit %d: %s", rc, out);
+	cr_assert(strstr(out, "cannot reach") && strstr(out, "nosuchhost.invalid"), "%s", out);
+	cr_assert(th_run(NULL, 0, "grep -q \"copy of src to nosuchhost.invalid\" %s", src.log) == 0,
+		  "the source daemon did not log the failure");
+}
+
+Test(copy, cp__no_daemon_at_the_destination_port)
+{
+	int rc;
+
+	rc = rdmacpy(src.port, "cp --dst-port %u %s:src+1M %s:dst", dst.port + 1000, th_ip(),
+		     th_ip());
+	cr_assert_eq(rc, EXIT_CONNECT, "exit %d: %s", rc, out);
+	cr_assert(strstr(out, "cannot reach"), "%s", out);
+}
+
+Test(copy, cp__unknown_destination_region)
+{
+	int rc;
+
+	rc = rdmacpy(src.port, "cp --dst-port %u %s:src+1M %s:nope", dst.port, th_ip(), th_ip());
+	cr_assert_eq(rc, EXIT_REMOTE, "exit %d: %s", rc, out);
+	cr_assert(strstr(out, "no such region"), "%s", out);
+}
+
+Test(copy, cp__destination_read_only)
+{
+	int rc;
+
+	rc = rdmacpy(src.port, "cp --dst-port %u %s:src+1M %s:ro", dst.port, th_ip(), th_ip());
+	cr_assert_eq(rc, EXIT_REMOTE, "exit %d: %s", rc, out);
+	cr_assert(strstr(out, "read-only"), "%s", out);
+}
+
+Test(copy, cp__range_past_the_end_of_the_source)
+{
+	int rc;
+
+	rc = rdmacpy(src.port, "cp --dst-port %u %s:small@512K+1M %s:dst", dst.port, th_ip(),
+		     th_ip());
+	cr_assert_eq(rc, EXIT_REMOTE, "exit %d: %s", rc, out);
+	cr_assert(strstr(out, "past the end"), "%s", out);
+}
+
+Test(copy, cp__range_past_the_end_of_the_destination)
+{
+	int rc;
+
+	rc = rdmacpy(src.port, "cp --dst-port %u %s:src@0+2M %s:dst@255M", dst.port, th_ip(),
+		     th_ip());
+	cr_assert_eq(rc, EXIT_REMOTE, "exit %d: %s", rc, out);
+	cr_assert(strstr(out, "outside") || strstr(out, "range"), "%s", out);
+}
+
+/* stat_u64 -- one counter of a daemon's STAT */
+static uint64_t stat_u64(uint16_t port, const char *key)
+{
+	if (rdmacpy(port, "stat --json %s", th_ip()) != 0)
+		return UINT64_MAX;
+	return json_u64(out, key);
+}
+
+/* start_background_copy -- cp of the whole source region in the background, its pid in
+ * pidfile, its output in res; returns once the source daemon reports the copy running */
+static void start_background_copy(const char *pidfile, const char *res)
+{
+	uint64_t active = 0;
+	int rc;
+
+	rc = rdmacpy(src.port, "cp --dst-port %u %s:src %s:dst >%s 2>&1 & echo $! >%s", dst.port,
+		     th_ip(), th_ip(), res, pidfile);
+	cr_assert_eq(rc, 0, "%s", out);
+	for (int i = 0; i < 200 && active != 1; i++) {
+		active = stat_u64(src.port, "copies_active");
+		if (active != 1)
+			th_run(NULL, 0, "sleep 0.05");
+	}
+	cr_assert_eq(active, 1, "the copy did not start");
+}
+
+Test(copy, cp__client_gone_cancels_the_copy)
+{
+	uint64_t active = UINT64_MAX;
+	char pidfile[400];
+	char res[400];
+
+	snprintf(pidfile, sizeof(pidfile), "%s/cp.pid", src.dir);
+	snprintf(res, sizeof(res), "%s/cp.out", src.dir);
+	start_background_copy(pidfile, res);
+	cr_assert_eq(th_run(out, sizeof(out), "kill -9 $(cat %s)", pidfile), 0, "%s", out);
+	for (int i = 0; i < 100 && active != 0; i++) {
+		active = stat_u64(src.port, "copies_active");
+		if (active != 0)
+			th_run(NULL, 0, "sleep 0.1");
+	}
+	cr_assert_eq(active, 0, "the copy still runs after its client was killed");
+	cr_assert(th_run(NULL, 0, "grep -q \"cancelling its copy\" %s", src.log) == 0,
+		  "the source daemon did not cancel the copy");
+	cr_assert_lt(stat_u64(src.port, "bytes_copied"), 256ull << 20, "%s", out);
+	/* the copy's connection, and with it its grant, is gone from the destination */
+	for (int i = 0; i < 50 && stat_u64(dst.port, "grants_active") != 0; i++)
+		th_run(NULL, 0, "sleep 0.1");
+	cr_assert_eq(stat_u64(dst.port, "grants_active"), 0, "%s", out);
+}
+
+Test(copy, cp__sigterm_during_a_copy_exits_cleanly)
+{
+	char pidfile[400];
+	char res[400];
+
+	snprintf(pidfile, sizeof(pidfile), "%s/cp.pid", dst.dir);
+	snprintf(res, sizeof(res), "%s/cp.out", dst.dir);
+	start_background_copy(pidfile, res);
+	cr_assert_eq(th_daemon_stop(&src), 0, "rdmacpyd did not exit 0 on SIGTERM mid-copy");
+	cr_assert(th_run(NULL, 0, "grep -q \"exiting with status 0\" %s", src.log) == 0,
+		  "no clean exit in the source daemon's log");
+	/* the client hears about it: SHUTDOWN, or the connection going away */
+	th_run(out, sizeof(out), "while kill -0 $(cat %s) 2>/dev/null; do sleep 0.1; done; cat %s",
+	       pidfile, res);
+	cr_assert(strstr(out, "rdmacpy:"), "the client said nothing: %s", out);
+	fprintf(stderr, "rdma_copy sigterm: %s", out);
+}
