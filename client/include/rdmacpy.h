@@ -73,7 +73,15 @@ enum rdmacpy_error {
 };
 #define RDMACPY_E_LAST RDMACPY_E_INTERNAL
 
-/* Completion moderation: how often the application's thread is woken. */
+/*
+ * Completion moderation: how often the application's thread is woken. Where the device has
+ * hardware moderation (ibv_modify_cq) it is programmed with mod_count and mod_period_us.
+ * Elsewhere (soft-RoCE) the library coalesces in software: in MODERATED and ADAPTIVE mode it
+ * signals one work request in mod_count and relies on the reliable connection's ordering (a
+ * signaled completion retires every earlier request); when unsignaled work would otherwise
+ * wait longer than mod_period_us, or the application waits for it, a signaled zero-length
+ * request is posted behind it. rdmacpy_conn_counters() shows the effect.
+ */
 enum rdmacpy_moderation {
 	RDMACPY_MOD_POLL = 0,	   /* busy-poll the completion queue; no sleeping while busy */
 	RDMACPY_MOD_EVENT = 1,	   /* every WR signaled, a wake-up per completion */
