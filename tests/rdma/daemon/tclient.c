@@ -2,6 +2,8 @@
 /* tclient.c -- raw rdmacpy test client: rdma_cm handshake, control messages, RDMA READ/WRITE */
 #include "tclient.h"
 
+#include "common/verbs.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -73,6 +75,7 @@ static int post_recv(struct tc *c, unsigned int i)
 int tc_connect(struct tc *c, const char *ip, uint16_t port, uint16_t version, size_t data_len)
 {
 	struct rcp_cm_private cp;
+	uint8_t ack_timeout;
 	struct rdma_conn_param param;
 	struct ibv_qp_init_attr attr;
 	struct sockaddr_in sin;
@@ -148,6 +151,10 @@ int tc_connect(struct tc *c, const char *ip, uint16_t port, uint16_t version, si
 	param.responder_resources = 1;
 	param.retry_count = 7;
 	param.rnr_retry_count = 7;
+	/* As the library does: without an ACK timeout rxe never retransmits a lost packet. */
+	ack_timeout = RCP_VB_ACK_TIMEOUT;
+	rdma_set_option(c->id, RDMA_OPTION_ID, RDMA_OPTION_ID_ACK_TIMEOUT, &ack_timeout,
+			sizeof(ack_timeout));
 	if (rdma_connect(c->id, &param))
 		return -errno;
 	return expect_cm(c, RDMA_CM_EVENT_ESTABLISHED);
