@@ -137,6 +137,17 @@ static unsigned drain(struct cli_stream *s, struct ring *r, unsigned busy)
 	}
 }
 
+/* finish -- wait out what is in flight, free the ring, and say how the stream ended */
+static int finish(struct cli_stream *s, struct ring *r, unsigned busy)
+{
+	if (drain(s, r, busy))
+		return s->error ? s->error : RDMACPY_E_TIMEOUT;
+	ring_delete(r);
+	if (s->error)
+		return s->error;
+	return s->io_errno || s->too_long ? -1 : 0;
+}
+
 /* cli_stream_put -- file -> grant */
 int cli_stream_put(struct cli_stream *s, uint64_t chunk, unsigned depth,
 		   void (*progress)(void *ctx, uint64_t done), void *ctx)
@@ -204,12 +215,7 @@ int cli_stream_put(struct cli_stream *s, uint64_t chunk, unsigned depth,
 		if (progress)
 			progress(ctx, s->done);
 	}
-	if (drain(s, &r, busy))
-		return s->error ? s->error : RDMACPY_E_TIMEOUT;
-	ring_delete(&r);
-	if (s->error)
-		return s->error;
-	return s->io_errno || s->too_long ? -1 : 0;
+	return finish(s, &r, busy);
 }
 
 /* cli_stream_get -- grant -> file, in order */
@@ -267,10 +273,5 @@ int cli_stream_get(struct cli_stream *s, uint64_t chunk, unsigned depth,
 		if (progress)
 			progress(ctx, s->done);
 	}
-	if (drain(s, &r, busy))
-		return s->error ? s->error : RDMACPY_E_TIMEOUT;
-	ring_delete(&r);
-	if (s->error)
-		return s->error;
-	return s->io_errno ? -1 : 0;
+	return finish(s, &r, busy);
 }
