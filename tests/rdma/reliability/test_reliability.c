@@ -325,6 +325,7 @@ Test(reliability, daemon_sigkilled_mid_flushes__acked_ranges_survive_restart)
 	char tail[2048];
 	uint64_t deadline;
 	uint64_t t_kill;
+	unsigned int kill_after;
 	uint64_t idx;
 	uint64_t off;
 	size_t len;
@@ -337,12 +338,20 @@ Test(reliability, daemon_sigkilled_mid_flushes__acked_ranges_survive_restart)
 						  5000, true)),
 		     0);
 	wait_ready(&p);
-	deadline = rel_now_ms() + 200 + pattern_next(&rng) % 600;
-	while (rel_now_ms() < deadline &&
+	/*
+	 * Kill after a random count of acknowledgements, not after a random time: on a fast
+	 * machine the whole span is written in well under a second, and a kill that lands after
+	 * the client finished proves nothing. 160 of 256 leaves the client mid-stream.
+	 */
+	kill_after = 8 + (unsigned int)(pattern_next(&rng) % 152);
+	deadline = rel_now_ms() + 60000;
+	while (nacked < kill_after && rel_now_ms() < deadline &&
 	       rel_proc_line(&p, line, sizeof(line), (int)(deadline - rel_now_ms())) == 0)
 		if (sscanf(line, "acked %" SCNu64 " %" SCNu64 " %zu", &idx, &off, &len) == 3 &&
 		    nacked < 256)
 			acked[nacked++] = idx;
+	cr_assert_eq(nacked, kill_after, "only %u of %u flushes acknowledged before the deadline",
+		     nacked, kill_after);
 	t_kill = rel_now_ms();
 	rel_daemon_kill(&d);
 	/* the acknowledgements still in the pipe were given before the kill: they count too */
