@@ -106,12 +106,14 @@ struct rcp_cli_qp {
 	struct ibv_cq *cq;
 	struct rcp_mod_policy mod;
 	/* completion handling state */
-	bool armed;   /* req_notify done, an event will come */
-	bool waiting; /* moderation timer running until deadline_ns */
+	bool armed;	     /* req_notify done, an event will come */
+	bool notify_pending; /* armed since the last event read: one may be on the channel */
+	bool waiting;	     /* moderation timer running until deadline_ns */
 	bool arm_due; /* waiting only to arm: at deadline_ns, or once the engine would sleep */
 	uint64_t deadline_ns;
 	unsigned int wake_total;
 	unsigned int unacked_events;
+	int bare_status; /* completion of the newest op-less slot (control SEND, express WR) */
 	/* send queue: slots [tail, head) are in flight, ring indexed by seq % sq_depth */
 	uint32_t sq_depth;
 	uint64_t sq_head;
@@ -157,11 +159,15 @@ struct rdmacpy_conn {
 	struct rcp_vb_caps caps;
 	bool hw_mod;
 	unsigned int nqp;
-	struct rcp_cli_qp *qp; /* nqp entries */
+	struct rcp_cli_qp *qp;	     /* nqp entries */
+	unsigned int notify_pending; /* QPs with notify_pending: 0 means no event can come */
 	bool broken;
 	int broken_err;
 	bool closing; /* rdmacpy_close runs: the "failure" it causes is no news */
 	struct rcp_rcache cache;
+	/* the registration of an express transfer that timed out and never came back: the
+	 * device may still use it, so it is released only at close (as a detached op's are) */
+	struct rcp_rcache_ent *express_held;
 	/* operations: active (posting or in flight), then done (callback pending) */
 	struct rdmacpy_op *active_head;
 	struct rdmacpy_op *active_tail;
@@ -288,6 +294,32 @@ void rcp_ctrl_handle_recv(struct rcp_cli_qp *q, const struct ibv_wc *wc);
 
 /* rcp_xfer_abort_all -- finish every operation with err (at close); runs callbacks */
 void rcp_xfer_abort_all(struct rdmacpy_conn *c, int err);
+
+/* rcp_xfer_poll_pass -- one ibv_poll_cq of at most max entries on q, each completion
+ * dispatched; the count or RDMACPY_E_* */
+int rcp_xfer_poll_pass(struct rcp_cli_qp *q, int max);
+
+/* rcp_xfer_enter -- the application calls in at now: count the timer wake-ups that passed
+ * while it was outside */
+void rcp_xfer_enter(struct rdmacpy_conn *c, uint64_t now);
+
+/* rcp_xfer_leave -- the application gets control back */
+void rcp_xfer_leave(struct rdmacpy_conn *c);
+
+/* rcp_mem_lkey -- the lkey for [addr, addr + len): an application registration, else the
+ * registration cache (*held is then the entry to rcp_rcache_put once the device is done;
+ * otherwise NULL). dest: the device writes into the buffer. 0 or RDMACPY_E_* */
+int rcp_mem_lkey(struct rdmacpy_conn *c, uint64_t addr, uint64_t len, bool dest, uint32_t *lkey,
+		 struct rcp_rcache_ent **held);
+
+/* Express: rcp_express returns this when the ordinary engine must take the transfer. */
+#define RCP_EXPRESS_DECLINED 1
+
+/* rcp_express -- one small synchronous transfer in POLL mode with nothing else in flight:
+ * one WR posted and its completion spun for directly, without an operation. 0, an
+ * RDMACPY_E_* code, or RCP_EXPRESS_DECLINED */
+int rcp_express(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_sgl_op dir,
+		uint64_t remote_off, void *buf, size_t len);
 
 /* rcp_xfer_sq_free -- free send queue slots of q */
 static inline uint32_t rcp_xfer_sq_free(const struct rcp_cli_qp *q)

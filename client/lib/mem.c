@@ -196,6 +196,34 @@ unsigned int rcp_rcache_fini(struct rcp_rcache *c)
 	return c->n;
 }
 
+/* rcp_mem_lkey -- an application registration first (no reference to hold), then the cache */
+int rcp_mem_lkey(struct rdmacpy_conn *c, uint64_t addr, uint64_t len, bool dest, uint32_t *lkey,
+		 struct rcp_rcache_ent **held)
+{
+	const struct rdmacpy_mem *m;
+	int ret;
+
+	*held = NULL;
+	for (m = c->mems; m; m = m->next) {
+		if (addr >= m->addr && addr + len <= m->addr + m->len) {
+			*lkey = m->mr->lkey;
+			return 0;
+		}
+	}
+	/* a destination needs local write; a source does not, but one registration with local
+	 * write serves both directions, so try that first and fall back for read-only memory */
+	ret = rcp_rcache_get(&c->cache, addr, len, IBV_ACCESS_LOCAL_WRITE, held);
+	if (ret && !dest && (ret == -EFAULT || ret == -EACCES))
+		ret = rcp_rcache_get(&c->cache, addr, len, 0, held);
+	if (ret) {
+		rcp_conn_set_error(c, "cannot register %llu bytes at 0x%llx: %d",
+				   (unsigned long long)len, (unsigned long long)addr, ret);
+		return rcp_cli_err(ret) == RDMACPY_E_NOMEM ? RDMACPY_E_NOMEM : RDMACPY_E_REGISTER;
+	}
+	*lkey = (*held)->mr->lkey;
+	return 0;
+}
+
 /* rdmacpy_mem_reg -- register [addr, addr + len) for transfers */
 int rdmacpy_mem_reg(struct rdmacpy_conn *c, void *addr, size_t len, struct rdmacpy_mem **out)
 {

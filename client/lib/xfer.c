@@ -93,12 +93,6 @@ static void op_destroy(struct rdmacpy_op *op)
 	else if (op->state == RCP_OP_FINISHED)
 		list_remove(&c->held_head, &c->held_tail, op);
 	op_release_regs(op);
-	free(op->regs);
-	free(op->local);
-	free(op->remote);
-	free(op->cur);
-	free(op->delta);
-	free(op->rkey);
 	free(op);
 }
 
@@ -403,8 +397,12 @@ static void on_send_wc(struct rcp_cli_qp *q, const struct ibv_wc *wc)
 		if (s->signaled)
 			q->sig_outstanding--;
 		s->op = NULL;
-		if (!op)
+		if (!op) {
+			/* a control SEND or an express WR: its owner reads the status here */
+			if (mine)
+				q->bare_status = err;
 			continue;
+		}
 		op->retired++;
 		if (mine && err)
 			op_fail(op, err);
@@ -428,9 +426,9 @@ static void on_send_wc(struct rcp_cli_qp *q, const struct ibv_wc *wc)
 	}
 }
 
-/* poll_pass -- one ibv_poll_cq of at most max entries on q, dispatched; the count or
- * RDMACPY_E_* */
-static int poll_pass(struct rcp_cli_qp *q, int max)
+/* rcp_xfer_poll_pass -- one ibv_poll_cq of at most max entries on q, dispatched; the count
+ * or RDMACPY_E_* */
+int rcp_xfer_poll_pass(struct rcp_cli_qp *q, int max)
 {
 	struct ibv_wc wc[RCP_CLI_BATCH];
 	int n;
@@ -462,9 +460,13 @@ static int qp_arm(struct rcp_cli_qp *q, int max)
 		return rcp_cli_err(ret);
 	}
 	q->armed = true;
+	if (!q->notify_pending) {
+		q->notify_pending = true;
+		q->conn->notify_pending++;
+	}
 	q->waiting = false;
 	q->arm_due = false;
-	return poll_pass(q, max);
+	return rcp_xfer_poll_pass(q, max);
 }
 
 /* qp_lazy -- q's arming is deferred and its CQ looked at whenever the engine runs (software
@@ -508,7 +510,7 @@ static void qp_service_event(struct rcp_cli_qp *q)
 
 	if (q->armed)
 		return;
-	if (poll_pass(q, 1) < 0)
+	if (rcp_xfer_poll_pass(q, 1) < 0)
 		return;
 	for (i = 0; i < RCP_CLI_BATCH; i++) {
 		n = qp_arm(q, 1);
@@ -532,7 +534,7 @@ static void qp_settle(struct rcp_cli_qp *q, int first)
 	for (passes = 0; passes < DRAIN_PASSES_MAX; passes++) {
 		struct rcp_mod_wake w;
 
-		n = first >= 0 ? first : poll_pass(q, RCP_CLI_BATCH);
+		n = first >= 0 ? first : rcp_xfer_poll_pass(q, RCP_CLI_BATCH);
 		first = -1;
 		if (n < 0)
 			return;
@@ -568,7 +570,7 @@ static void qp_service_lazy(struct rcp_cli_qp *q, uint64_t now)
 	int n = -1;
 
 	if (q->armed || q->waiting) {
-		n = poll_pass(q, RCP_CLI_BATCH);
+		n = rcp_xfer_poll_pass(q, RCP_CLI_BATCH);
 		if (n < 0)
 			return;
 		if (n == 0 && (q->armed || now < q->deadline_ns))
@@ -608,7 +610,7 @@ static void qp_service(struct rcp_cli_qp *q, uint64_t now)
 	if (q->armed)
 		return;
 	do {
-		n = poll_pass(q, RCP_CLI_BATCH);
+		n = rcp_xfer_poll_pass(q, RCP_CLI_BATCH);
 		if (n < 0)
 			return;
 	} while (n == RCP_CLI_BATCH);
@@ -640,6 +642,10 @@ static void take_cq_events(struct rdmacpy_conn *c)
 		if (q->armed)
 			c->ctr.wakeups++;
 		q->armed = false;
+		if (q->notify_pending) {
+			q->notify_pending = false;
+			c->notify_pending--;
+		}
 		q->unacked_events++;
 	}
 	/* acking takes a lock in libibverbs: once per wake-up, not per event */
@@ -678,9 +684,9 @@ static void reap_broken(struct rcp_cli_qp *q)
 		q->unsig_run = 0;
 }
 
-/* enter_lib -- the application calls in: deadlines that passed while it was outside the
+/* rcp_xfer_enter -- the application calls in: deadlines that passed while it was outside the
  * library were timer wake-ups (it slept on rdmacpy_conn_next_timeout or in engine_block) */
-static void enter_lib(struct rdmacpy_conn *c, uint64_t now)
+void rcp_xfer_enter(struct rdmacpy_conn *c, uint64_t now)
 {
 	unsigned int i;
 
@@ -695,8 +701,8 @@ static void enter_lib(struct rdmacpy_conn *c, uint64_t now)
 	c->outside_since_ns = UINT64_MAX;
 }
 
-/* leave_lib -- the application gets control back */
-static void leave_lib(struct rdmacpy_conn *c)
+/* rcp_xfer_leave -- the application gets control back */
+void rcp_xfer_leave(struct rdmacpy_conn *c)
 {
 	c->outside_since_ns = rcp_now_ns();
 }
@@ -708,8 +714,10 @@ int rcp_xfer_service(struct rdmacpy_conn *c)
 	unsigned int i;
 	int n;
 
-	enter_lib(c, now);
-	if (c->cc)
+	rcp_xfer_enter(c, now);
+	/* an event needs an arm: without one the read would only cost a system call, and
+	 * POLL mode spins through here */
+	if (c->cc && c->notify_pending)
 		take_cq_events(c);
 	for (i = 0; i < c->nqp; i++) {
 		qp_service(&c->qp[i], now);
@@ -717,7 +725,7 @@ int rcp_xfer_service(struct rdmacpy_conn *c)
 	}
 	pump(c);
 	n = run_callbacks(c);
-	leave_lib(c);
+	rcp_xfer_leave(c);
 	return n;
 }
 
@@ -839,20 +847,11 @@ void rcp_xfer_abort_all(struct rdmacpy_conn *c, int err)
 	/* what the application still holds dies with the connection (documented) */
 	while ((op = c->held_head))
 		op_destroy(op);
+	if (c->express_held)
+		rcp_rcache_put(&c->cache, &c->express_held);
 }
 
 /* ---- building operations ---- */
-
-/* find_app_mr -- an application registration covering [addr, addr + len), or NULL */
-static struct ibv_mr *find_app_mr(const struct rdmacpy_conn *c, uint64_t addr, uint64_t len)
-{
-	const struct rdmacpy_mem *m;
-
-	for (m = c->mems; m; m = m->next)
-		if (addr >= m->addr && addr + len <= m->addr + m->len)
-			return m->mr;
-	return NULL;
-}
 
 /* op_local -- the local segments of an operation, each with an lkey */
 static int op_local(struct rdmacpy_op *op, const struct iovec *iov, int iovcnt)
@@ -860,15 +859,10 @@ static int op_local(struct rdmacpy_op *op, const struct iovec *iov, int iovcnt)
 	struct rdmacpy_conn *c = op->conn;
 	int i;
 
-	op->local = calloc((size_t)iovcnt ? (size_t)iovcnt : 1, sizeof(*op->local));
-	op->regs = calloc((size_t)iovcnt ? (size_t)iovcnt : 1, sizeof(*op->regs));
-	if (!op->local || !op->regs)
-		return RDMACPY_E_NOMEM;
 	for (i = 0; i < iovcnt; i++) {
 		uint64_t addr = (uintptr_t)iov[i].iov_base;
 		uint64_t len = iov[i].iov_len;
 		struct rcp_sgl_local *l;
-		struct ibv_mr *mr;
 		int ret;
 
 		if (!len)
@@ -879,24 +873,12 @@ static int op_local(struct rdmacpy_op *op, const struct iovec *iov, int iovcnt)
 		l->addr = addr;
 		l->length = len;
 		op->bytes += len;
-		mr = find_app_mr(c, addr, len);
-		if (mr) {
-			l->lkey = mr->lkey;
-			continue;
-		}
-		/* reads land in the buffer: it needs local write. Writes only read it, but a
-		 * registration with local write serves both, so try that first */
-		ret = rcp_rcache_get(&c->cache, addr, len, IBV_ACCESS_LOCAL_WRITE,
-				     &op->regs[op->nregs]);
-		if (ret && op->dir == RCP_SGL_WRITE && (ret == -EFAULT || ret == -EACCES))
-			ret = rcp_rcache_get(&c->cache, addr, len, 0, &op->regs[op->nregs]);
-		if (ret) {
-			rcp_conn_set_error(c, "cannot register %llu bytes at %p: %d",
-					   (unsigned long long)len, iov[i].iov_base, ret);
-			return rcp_cli_err(ret) == RDMACPY_E_NOMEM ? RDMACPY_E_NOMEM
-								   : RDMACPY_E_REGISTER;
-		}
-		l->lkey = op->regs[op->nregs++]->mr->lkey;
+		ret = rcp_mem_lkey(c, addr, len, op->dir == RCP_SGL_READ, &l->lkey,
+				   &op->regs[op->nregs]);
+		if (ret)
+			return ret;
+		if (op->regs[op->nregs])
+			op->nregs++;
 	}
 	return 0;
 }
@@ -907,9 +889,6 @@ static int op_remote(struct rdmacpy_op *op, const struct rdmacpy_grant *g,
 {
 	int i;
 
-	op->remote = calloc((size_t)nranges ? (size_t)nranges : 1, sizeof(*op->remote));
-	if (!op->remote)
-		return RDMACPY_E_NOMEM;
 	*total = 0;
 	for (i = 0; i < nranges; i++) {
 		uint64_t off = ranges[i].offset;
@@ -946,11 +925,6 @@ static int op_plan(struct rdmacpy_op *op, const struct rdmacpy_grant *g)
 			   g->q[0].rkey, &lim);
 	if (ret)
 		return rcp_cli_err(ret);
-	op->cur = calloc(c->nqp, sizeof(*op->cur));
-	op->delta = calloc(c->nqp, sizeof(*op->delta));
-	op->rkey = calloc(c->nqp, sizeof(*op->rkey));
-	if (!op->cur || !op->delta || !op->rkey)
-		return RDMACPY_E_NOMEM;
 	for (i = 0; i < c->nqp; i++) {
 		/* each QP has its own grant: same bytes, its own key (windows are QP-bound) */
 		op->delta[i] = (int64_t)(g->q[i].addr - g->q[0].addr);
@@ -964,6 +938,39 @@ static int op_plan(struct rdmacpy_op *op, const struct rdmacpy_grant *g)
 			return rcp_cli_err(ret);
 	}
 	return 0;
+}
+
+/* op_alloc -- an operation and all its arrays in one block: a small synchronous transfer is
+ * latency-bound, and one allocation instead of seven is measurable there */
+static struct rdmacpy_op *op_alloc(const struct rdmacpy_conn *c, int iovcnt, int nranges)
+{
+	size_t nl = iovcnt ? (size_t)iovcnt : 1;
+	size_t nr = nranges ? (size_t)nranges : 1;
+	size_t off_cur = sizeof(struct rdmacpy_op);
+	size_t off_local = off_cur + c->nqp * sizeof(struct rcp_sgl_cursor);
+	size_t off_remote = off_local + nl * sizeof(struct rcp_sgl_local);
+	size_t off_delta = off_remote + nr * sizeof(struct rcp_sgl_remote);
+	size_t off_regs = off_delta + c->nqp * sizeof(int64_t);
+	size_t off_rkey = off_regs + nl * sizeof(struct rcp_rcache_ent *);
+	struct rdmacpy_op *op;
+	char *block;
+
+	/* every piece is a multiple of 8 bytes long except the rkeys, which come last */
+	_Static_assert(sizeof(struct rdmacpy_op) % 8 == 0, "op size");
+	_Static_assert(sizeof(struct rcp_sgl_cursor) % 8 == 0, "cursor size");
+	_Static_assert(sizeof(struct rcp_sgl_local) % 8 == 0, "local size");
+	_Static_assert(sizeof(struct rcp_sgl_remote) % 8 == 0, "remote size");
+	block = calloc(1, off_rkey + c->nqp * sizeof(uint32_t));
+	if (!block)
+		return NULL;
+	op = (struct rdmacpy_op *)block;
+	op->cur = (struct rcp_sgl_cursor *)(block + off_cur);
+	op->local = (struct rcp_sgl_local *)(block + off_local);
+	op->remote = (struct rcp_sgl_remote *)(block + off_remote);
+	op->delta = (int64_t *)(block + off_delta);
+	op->regs = (struct rcp_rcache_ent **)(block + off_regs);
+	op->rkey = (uint32_t *)(block + off_rkey);
+	return op;
 }
 
 /* op_submit -- validate, register, plan and queue one operation */
@@ -981,7 +988,7 @@ static int op_submit(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum
 		return RDMACPY_E_INVAL;
 	if (c->broken)
 		return RDMACPY_E_BROKEN;
-	op = calloc(1, sizeof(*op));
+	op = op_alloc(c, iovcnt, nranges);
 	if (!op)
 		return RDMACPY_E_NOMEM;
 	op->conn = c;
@@ -1011,11 +1018,11 @@ static int op_submit(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum
 	list_append(&c->active_head, &c->active_tail, op);
 	if (out)
 		*out = op;
-	enter_lib(c, rcp_now_ns());
+	rcp_xfer_enter(c, rcp_now_ns());
 	pump(c);
 	/* an empty operation is finished as soon as it is queued */
 	op_check_finish(op);
-	leave_lib(c);
+	rcp_xfer_leave(c);
 	return 0;
 
 err_destroy:
@@ -1066,7 +1073,10 @@ int rdmacpy_read(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, uint64_t
 {
 	struct iovec iov = {.iov_base = buf, .iov_len = len};
 	struct rdmacpy_range r = {.offset = remote_off, .length = len};
+	int ret = c ? rcp_express(c, g, RCP_SGL_READ, remote_off, buf, len) : RCP_EXPRESS_DECLINED;
 
+	if (ret != RCP_EXPRESS_DECLINED)
+		return ret;
 	return run_sync(c, g, RCP_SGL_READ, &iov, 1, &r, 1);
 }
 
@@ -1076,7 +1086,11 @@ int rdmacpy_write(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, uint64_
 {
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 	struct rdmacpy_range r = {.offset = remote_off, .length = len};
+	int ret = c ? rcp_express(c, g, RCP_SGL_WRITE, remote_off, (void *)buf, len)
+		    : RCP_EXPRESS_DECLINED;
 
+	if (ret != RCP_EXPRESS_DECLINED)
+		return ret;
 	return run_sync(c, g, RCP_SGL_WRITE, &iov, 1, &r, 1);
 }
 
