@@ -11,8 +11,9 @@
 
 /*
  * A put reads chunk k+1 from the file while the device writes chunk k; a get writes chunk k to
- * the file while the device reads chunk k+1. Chunks are used in FIFO order so a get writes its
- * output in order even to a pipe.
+ * the file while the device reads chunk k+1; the file I/O runs on a thread of its own so that
+ * the two proceed on different CPUs. Chunks are used in FIFO order so a get writes its output
+ * in order even to a pipe.
  */
 struct cli_stream {
 	struct rdmacpy_conn *conn;

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/rdma/harness/harness.h"
 
@@ -203,4 +204,63 @@ Test(cli, error__usage)
 	cr_assert_eq(rdmacpy("put onlyone"), EXIT_USAGE, "%s", out);
 	cr_assert_eq(rdmacpy("frobnicate"), EXIT_USAGE, "%s", out);
 	cr_assert_eq(rdmacpy("get host:r@x /dev/null"), EXIT_USAGE, "%s", out);
+}
+
+/* The file I/O runs on its own thread: its failures must end the command cleanly too. */
+
+Test(cli, error__pipe_longer_than_the_range)
+{
+	char args[1200];
+
+	/* 3 MiB from a pipe into the last 2 MiB of the 8 MiB file region */
+	snprintf(args, sizeof(args),
+		 "head -c 3145728 /dev/urandom | RDMACPY_PORT=%u "
+		 "RDMACPY_KEY_FILE=%s %s put - %s:file@6291456",
+		 d.port, d.key, cli, th_ip());
+	cr_assert_eq(th_run(out, sizeof(out), "%s", args), EXIT_REMOTE, "%s", out);
+	cr_assert(strstr(out, "longer than"), "%s", out);
+	/* the daemon serves the next client */
+	snprintf(args, sizeof(args), "get %s:file@6291456+4096 /dev/null", th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+}
+
+Test(cli, error__reader_of_stdout_goes_away)
+{
+	char args[1200];
+
+	/* head stops reading after 1 MiB of a 256 MiB get: rdmacpy must end, not hang, and say
+	 * why unless the pipe's signal ended it first */
+	snprintf(args, sizeof(args),
+		 "RDMACPY_PORT=%u RDMACPY_KEY_FILE=%s %s get %s:big+256M - | "
+		 "head -c 1048576 | wc -c",
+		 d.port, d.key, cli, th_ip());
+	cr_assert_eq(th_run(out, sizeof(out), "%s", args), 0, "%s", out);
+	cr_assert(strstr(out, "1048576"), "%s", out);
+	snprintf(args, sizeof(args), "get %s:big+4096 /dev/null", th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+}
+
+Test(cli, error__daemon_killed_mid_get__temporary_file_removed)
+{
+	char args[1600];
+	char back[400];
+	int rc;
+
+	snprintf(back, sizeof(back), "%s/killed", d.dir);
+	/* a 300 MiB get takes seconds here; the daemon dies half a second in */
+	snprintf(args, sizeof(args),
+		 "(sleep 0.5; kill -9 %d) & RDMACPY_PORT=%u RDMACPY_KEY_FILE=%s "
+		 "timeout 60 %s get -q --timeout 5000 %s:big+300M %s; echo \"exit=$?\"; wait",
+		 (int)d.pid, d.port, d.key, cli, th_ip(), back);
+	th_run(out, sizeof(out), "%s", args);
+	d.pid = -1;
+	cr_assert(strstr(out, "exit=8") || strstr(out, "exit=3"),
+		  "want a transfer or connection "
+		  "error: %s",
+		  out);
+	cr_assert(strstr(out, "error") || strstr(out, "rdmacpy:"), "no message: %s", out);
+	rc = th_run(out, sizeof(out), "ls -a %s | grep -c rdmacpy- || true", d.dir);
+	cr_assert_eq(rc, 0);
+	cr_assert(strncmp(out, "0", 1) == 0, "a temporary file was left behind: %s", out);
+	cr_assert_neq(access(back, F_OK), 0, "%s exists after a failed get", back);
 }
