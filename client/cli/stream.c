@@ -180,6 +180,27 @@ static bool io_wait_slot(struct ring *r, unsigned i, enum slot_state want, uint6
 	return go;
 }
 
+/*
+ * io_hand_over -- (io thread) give slot i to the main thread in state, with len bytes (put:
+ * what was read; get: what was written, added to s->done); or, with flag, raise that flag
+ * instead and leave the slots alone. Either way the main thread is woken.
+ */
+static void io_hand_over(struct ring *r, unsigned i, enum slot_state state, uint64_t len,
+			 bool *flag)
+{
+	pthread_mutex_lock(&r->lock);
+	if (flag) {
+		*flag = true;
+	} else {
+		r->slots[i].len = len;
+		r->slots[i].state = state;
+		if (state == SLOT_FREE)
+			r->s->done += len;
+	}
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
 /* reader -- put's I/O thread: fill free slots from the file in ring order until EOF */
 static void *reader(void *arg)
 {
@@ -211,16 +232,9 @@ static void *reader(void *arg)
 		if (s->checksum)
 			rcp_checksum_update(&s->sum, slot_buf(r, i), (size_t)got);
 		taken += (uint64_t)got;
-		pthread_mutex_lock(&r->lock);
-		r->slots[i].len = (uint64_t)got;
-		r->slots[i].state = SLOT_FILLED;
-		pthread_cond_broadcast(&r->cond);
-		pthread_mutex_unlock(&r->lock);
+		io_hand_over(r, i, SLOT_FILLED, (uint64_t)got, NULL);
 	}
-	pthread_mutex_lock(&r->lock);
-	r->io_done = true;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
+	io_hand_over(r, 0, SLOT_FREE, 0, &r->io_done);
 	return NULL;
 }
 
@@ -243,16 +257,9 @@ static void *writer(void *arg)
 		if (s->checksum)
 			rcp_checksum_update(&s->sum, slot_buf(r, i), (size_t)len);
 		written += len;
-		pthread_mutex_lock(&r->lock);
-		s->done = written;
-		r->slots[i].state = SLOT_FREE;
-		pthread_cond_broadcast(&r->cond);
-		pthread_mutex_unlock(&r->lock);
+		io_hand_over(r, i, SLOT_FREE, len, NULL);
 	}
-	pthread_mutex_lock(&r->lock);
-	r->io_done = true;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
+	io_hand_over(r, 0, SLOT_FREE, 0, &r->io_done);
 	return NULL;
 }
 
