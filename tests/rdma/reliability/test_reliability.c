@@ -500,6 +500,18 @@ static void expect_error_then_disconnect(struct tc *c, enum rcp_err code, const 
 	cr_assert(tc_wait_disconnected(c, WAIT_MS), "%s: the daemon did not disconnect", what);
 }
 
+/*
+ * How far the daemon's RSS may grow over 180 malformed connections. 2 MiB in a normal build
+ * (measured: 12 kB). Under AddressSanitizer RSS follows its shadow memory and allocator
+ * regions (measured: 9 MiB with the quarantine off) and says little about leaks; there the
+ * exact check is LeakSanitizer at the daemon's exit, which fails the stop below.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_SLACK_KIB (32u * 1024u)
+#else
+#define RSS_SLACK_KIB 2048u
+#endif
+
 Test(reliability, malformed_messages_200_connections__each_closed_with_error_rss_bounded)
 {
 	static const char *const args[] = {"--region", "anon:anon:16MiB", "--max-clients", "8",
@@ -554,10 +566,11 @@ Test(reliability, malformed_messages_200_connections__each_closed_with_error_rss
 		rss_start, rss_warm, rss_end, st.refusals);
 	cr_assert_eq(st.clients_connected, 1);
 	cr_assert_eq(st.grants_active, 1);
-	cr_assert_leq(rss_end, rss_warm + 2048, "VmRSS grew from %" PRIu64 " to %" PRIu64 " kB",
-		      rss_warm, rss_end);
+	cr_assert_leq(rss_end, rss_warm + RSS_SLACK_KIB,
+		      "VmRSS grew from %" PRIu64 " to %" PRIu64 " kB", rss_warm, rss_end);
 	verified_transfer(&good, &g, 256 * KiB, 4242);
 	tc_close(&good);
+	/* under ASan this exit status also carries LeakSanitizer's verdict on the daemon */
 	cr_assert_eq(rel_daemon_stop(&d, WAIT_MS), 0);
 }
 
