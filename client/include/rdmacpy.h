@@ -139,7 +139,7 @@ struct rdmacpy_conn_opts {
 	uint32_t mod_count;		    /* signal one WR in this many (default 16) */
 	uint32_t mod_period_us; /* longest a completion waits to be seen (default 200) */
 	int timeout_ms;		/* every wait: connect, control replies, sync I/O (10000) */
-	uint32_t chunk_size;	/* bytes per WR at most, 0 = device maximum (256 KiB) */
+	uint32_t chunk_size;	/* bytes per WR at most (default 1 MiB); 0: the device's limit */
 	const char *key_file;	/* pre-shared key file (mode 0600/0400), or NULL */
 	const void *key;	/* or the key bytes themselves (used if key_file is NULL) */
 	size_t key_len;		/* bytes at key; no key at all: only a --no-auth daemon */

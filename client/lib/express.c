@@ -38,7 +38,9 @@ static bool eligible(const struct rdmacpy_conn *c, const struct rdmacpy_grant *g
 		return false;
 	if (remote_off > g->length || len > g->length - remote_off)
 		return false;
-	return len <= c->opts.chunk_size && (!c->caps.max_msg_sz || len <= c->caps.max_msg_sz);
+	if (c->opts.chunk_size && len > c->opts.chunk_size)
+		return false;
+	return !c->caps.max_msg_sz || len <= c->caps.max_msg_sz;
 }
 
 /* spin -- poll until the slot seq retires or deadline passes; 0 or RDMACPY_E_* */

@@ -140,6 +140,30 @@ Test(client_express, declines__what_the_engine_must_take)
 	engine_only(1, RDMACPY_MOD_EVENT);
 }
 
+Test(client_express, chunk_limit__default_and_unset)
+{
+	struct rdmacpy_conn_opts o;
+	struct rdmacpy_conn *c;
+	struct rdmacpy_grant *g;
+	const struct rcp_mock_wr *w = NULL;
+	size_t mark;
+
+	/* the default cut is 1 MiB per WR */
+	rdmacpy_conn_opts_init(&o);
+	cr_assert_eq(o.chunk_size, 1024u * 1024u);
+	test_opts(&o);
+	o.moderation = RDMACPY_MOD_POLL;
+	o.chunk_size = 0; /* no cut below the device's limit: still the short path */
+	c = connect_ok(&o);
+	g = grant(c);
+	mark = rcp_mock_sent_count();
+	cr_assert_eq(rcp_express(c, g, RCP_SGL_WRITE, 0, buf, BUF_LEN), 0);
+	cr_assert_eq(rdma_sent(mark, &w), 1);
+	cr_assert_eq(w->sg_list[0].length, BUF_LEN);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}
+
 Test(client_express, completion_error__named_and_connection_broken)
 {
 	struct rdmacpy_conn *c = poll_conn(1, RDMACPY_MOD_POLL);
