@@ -31,6 +31,7 @@ struct cli_opts {
 	uint32_t mod_count;
 	uint32_t mod_period_us;
 	uint64_t chunk;
+	int cpu; /* put/get: the transfer thread's CPU, the file I/O off it; -1: anywhere */
 	/* bench */
 	bool bench_read;
 	uint64_t sizes[16];

@@ -151,6 +151,8 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 	s.total = from_pipe ? UINT64_MAX : (uint64_t)st.st_size;
 	s.limit = grant ? rdmacpy_grant_length(grant) : 0;
 	s.checksum = o->verify;
+	s.pin = o->cpu >= 0;
+	s.cpu = o->cpu;
 	rcp_checksum_init(&s.sum);
 	cli_progress_init(&prog, stderr, o->quiet || o->json, "put", from_pipe ? 0 : s.total);
 	t0 = cli_now_ns();
@@ -253,6 +255,8 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 	s.total = grant ? rdmacpy_grant_length(grant) : 0;
 	s.limit = s.total;
 	s.checksum = o->verify;
+	s.pin = o->cpu >= 0;
+	s.cpu = o->cpu;
 	rcp_checksum_init(&s.sum);
 	cli_progress_init(&prog, stderr, o->quiet || o->json, "get", s.total);
 	t0 = cli_now_ns();

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/cli/affinity.h"
 #include "client/cli/cli.h"
 #include "common/size.h"
 
@@ -34,7 +35,9 @@ static const char xfer_help[] =
 	"      --qd N            chunks in flight (default 8)\n"
 	"      --qps N           queue pairs to stripe over (default 1)\n"
 	"      --mode M          completion moderation: poll, event, moderated, "
-	"adaptive\n";
+	"adaptive\n"
+	"      --cpu N           keep the transfer on CPU N and the file I/O off it\n"
+	"                        (soft-RoCE does its protocol work on the posting CPU)\n";
 
 static const struct command commands[] = {
 	{"put", cli_cmd_put, "put FILE HOST:REGION[@OFFSET]",
@@ -111,6 +114,20 @@ static int parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* parse_cpu -- a CPU number in this process's affinity mask */
+static int parse_cpu(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v >= CPU_SETSIZE || !cli_cpu_usable((int)v))
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
 /* parse_sizes -- "64,4K,1M" */
 static int parse_sizes(const char *s, struct cli_opts *o)
 {
@@ -149,6 +166,7 @@ enum {
 	OPT_SGES,
 	OPT_SEPARATE,
 	OPT_DST_PORT,
+	OPT_CPU,
 };
 
 static const struct option long_opts[] = {
@@ -176,6 +194,7 @@ static const struct option long_opts[] = {
 	{"sges", required_argument, NULL, OPT_SGES},
 	{"separate", no_argument, NULL, OPT_SEPARATE},
 	{"dst-port", required_argument, NULL, OPT_DST_PORT},
+	{"cpu", required_argument, NULL, OPT_CPU},
 	{NULL, 0, NULL, 0},
 };
 
@@ -187,6 +206,7 @@ static int defaults(struct cli_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->port = CLI_DEFAULT_PORT;
 	o->moderation = RDMACPY_MOD_MODERATED;
+	o->cpu = -1;
 	o->key_file = getenv("RDMACPY_KEY_FILE");
 	if (port) {
 		uint32_t v;
@@ -314,6 +334,12 @@ static int parse(int argc, char **argv, struct cli_opts *o, const struct command
 			break;
 		case OPT_SEPARATE:
 			o->separate = true;
+			break;
+		case OPT_CPU:
+			if (parse_cpu(optarg, &o->cpu))
+				return bad("cpu", optarg,
+					   "a CPU number this process may run on (see nproc, "
+					   "taskset)");
 			break;
 		default:
 			fprintf(stderr, "(rdmacpy %s --help lists the options)\n",

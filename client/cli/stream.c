@@ -3,6 +3,8 @@
 
 #include "client/cli/stream.h"
 
+#include "client/cli/affinity.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -49,6 +51,8 @@ struct ring {
 	pthread_cond_t cond;
 	pthread_t io;
 	bool io_running;
+	bool pinned; /* the main thread's own mask is in saved_mask */
+	cpu_set_t saved_mask;
 	bool stop;    /* main -> io: give up (an error on the wire) */
 	bool io_done; /* io -> main: no more input (put) or everything written (get) */
 };
@@ -316,16 +320,38 @@ static int finish(struct ring *r)
 		busy = count_busy(r);
 		pthread_mutex_unlock(&r->lock);
 	}
+	if (r->pinned)
+		cli_affinity_restore(&r->saved_mask);
 	ring_delete(r);
 	if (s->error)
 		return s->error;
 	return s->io_errno || s->too_long ? -1 : 0;
 }
 
-/* start_io -- run fn on its own thread */
+/* start_io -- run fn on its own thread; with s->pin, on other CPUs than this thread */
 static int start_io(struct ring *r, void *(*fn)(void *))
 {
-	if (pthread_create(&r->io, NULL, fn, r)) {
+	pthread_attr_t attr;
+	int rc;
+
+	if (pthread_attr_init(&attr)) {
+		ring_delete(r);
+		return RDMACPY_E_NOMEM;
+	}
+	if (r->s->pin) {
+		rc = cli_affinity_split(r->s->cpu, &r->saved_mask, &attr);
+		if (rc) {
+			pthread_attr_destroy(&attr);
+			ring_delete(r);
+			return rc == EINVAL ? RDMACPY_E_INVAL : RDMACPY_E_NOMEM;
+		}
+		r->pinned = true;
+	}
+	rc = pthread_create(&r->io, &attr, fn, r);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		if (r->pinned)
+			cli_affinity_restore(&r->saved_mask);
 		ring_delete(r);
 		return RDMACPY_E_NOMEM;
 	}

@@ -27,6 +27,8 @@ struct cli_stream {
 	int error;     /* first RDMACPY_E_* from the wire */
 	int io_errno;  /* first local I/O errno */
 	bool too_long; /* put: the input is longer than the grant */
+	bool pin;      /* keep this thread on cpu and the I/O thread off it (see affinity.h) */
+	int cpu;
 };
 
 /* cli_stream_put -- file -> grant; 0 or an RDMACPY_E_* / -1 with io_errno set */

@@ -141,6 +141,42 @@ Test(cli, stdin_and_stdout_forms)
 	cr_assert(th_files_equal(in, back));
 }
 
+/*
+ * --cpu 0: bytes equal both ways, and while a get runs, its transfer thread may use CPU 0 only
+ * and its file I/O thread everything else. The get writes to a pipe whose reader waits, so the
+ * I/O thread is parked in write() when the masks are read.
+ */
+Test(cli, cpu_option__io_thread_kept_off_the_transfer_cpu)
+{
+	char in[400];
+	char back[400];
+	char masks[400];
+	char args[2400];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	snprintf(in, sizeof(in), "%s/in", d.dir);
+	snprintf(back, sizeof(back), "%s/back", d.dir);
+	snprintf(masks, sizeof(masks), "%s/masks", d.dir);
+	cr_assert_eq(th_random_file(in, 32ull << 20, 11), 0);
+	snprintf(args, sizeof(args), "put --cpu 0 --verify %s %s:big", in, th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	snprintf(args, sizeof(args),
+		 "get --cpu 0 %s:big+%llu - | { sleep 2; p=$(pgrep -n -x rdmacpy); "
+		 "for t in /proc/$p/task/*; do echo \"${t##*/} "
+		 "$(grep Cpus_allowed_list $t/status | cut -f2)\"; done | "
+		 "sed \"s/^$p /main /\" > %s; cat > %s; }",
+		 th_ip(), 32ull << 20, masks, back);
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	cr_assert(th_files_equal(in, back), "32 MiB came back different");
+	cr_assert_eq(th_run(out, sizeof(out), "cat %s", masks), 0);
+	cr_assert(strstr(out, "main 0\n"), "transfer thread not on CPU 0 alone:\n%s", out);
+	if (ncpu >= 2)
+		cr_assert(strstr(out, ncpu == 2 ? " 1\n" : " 1-"), "no thread kept off CPU 0:\n%s",
+			  out);
+	cr_assert_eq(rdmacpy("get --cpu 4096 h:r /dev/null"), EXIT_USAGE, "%s", out);
+	cr_assert(strstr(out, "--cpu '4096'"), "%s", out);
+}
+
 Test(cli, ls_and_stat)
 {
 	char args[600];
