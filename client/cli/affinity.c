@@ -22,14 +22,13 @@ int cli_affinity_split(int cpu, cpu_set_t *saved, pthread_attr_t *io_attr)
 	cpu_set_t rest;
 	int rc;
 
-	if (!cli_cpu_usable(cpu))
+	/* the rest: what the process may use, less the transfer thread's CPU */
+	if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof(rest), &rest) ||
+	    !CPU_ISSET(cpu, &rest))
 		return EINVAL;
 	rc = pthread_getaffinity_np(pthread_self(), sizeof(*saved), saved);
 	if (rc)
 		return rc;
-	/* the rest: what the process may use, less the transfer thread's CPU */
-	if (sched_getaffinity(0, sizeof(rest), &rest))
-		return errno;
 	CPU_CLR(cpu, &rest);
 	if (CPU_COUNT(&rest) == 0)
 		CPU_SET(cpu, &rest);

@@ -96,6 +96,21 @@ static int stream_failed(struct rdmacpy_conn *conn, const struct cli_spec *spec,
 	return cli_fail(conn, spec->host, rc, "transfer failed");
 }
 
+/* stream_init -- what put and get set alike: the connection, the grant, the local fd, the
+ * options that shape the stream; the caller sets total and limit */
+static void stream_init(struct cli_stream *s, const struct cli_opts *o, struct rdmacpy_conn *conn,
+			const struct rdmacpy_grant *grant, int fd)
+{
+	memset(s, 0, sizeof(*s));
+	s->conn = conn;
+	s->grant = grant;
+	s->fd = fd;
+	s->checksum = o->verify;
+	s->pin = o->cpu >= 0;
+	s->cpu = o->cpu;
+	rcp_checksum_init(&s->sum);
+}
+
 /* cli_cmd_put -- rdmacpy put FILE HOST:REGION[@OFFSET] */
 int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 {
@@ -144,16 +159,9 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 	if (rc)
 		goto out_close;
 
-	memset(&s, 0, sizeof(s));
-	s.conn = conn;
-	s.grant = grant;
-	s.fd = fd;
+	stream_init(&s, o, conn, grant, fd);
 	s.total = from_pipe ? UINT64_MAX : (uint64_t)st.st_size;
 	s.limit = grant ? rdmacpy_grant_length(grant) : 0;
-	s.checksum = o->verify;
-	s.pin = o->cpu >= 0;
-	s.cpu = o->cpu;
-	rcp_checksum_init(&s.sum);
 	cli_progress_init(&prog, stderr, o->quiet || o->json, "put", from_pipe ? 0 : s.total);
 	t0 = cli_now_ns();
 	if (grant) {
@@ -248,16 +256,9 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 		rc = CLI_EXIT_LOCAL_IO;
 		goto out_grant;
 	}
-	memset(&s, 0, sizeof(s));
-	s.conn = conn;
-	s.grant = grant;
-	s.fd = fd;
+	stream_init(&s, o, conn, grant, fd);
 	s.total = grant ? rdmacpy_grant_length(grant) : 0;
 	s.limit = s.total;
-	s.checksum = o->verify;
-	s.pin = o->cpu >= 0;
-	s.cpu = o->cpu;
-	rcp_checksum_init(&s.sum);
 	cli_progress_init(&prog, stderr, o->quiet || o->json, "get", s.total);
 	t0 = cli_now_ns();
 	if (grant) {
