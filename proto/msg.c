@@ -23,6 +23,7 @@ union wire {
 	struct rcp_wire_checksum checksum;
 	struct rcp_wire_checksum_reply checksum_reply;
 	struct rcp_wire_stat_reply stat_reply;
+	struct rcp_wire_stat_reply_v2 stat_reply_v2;
 	struct rcp_wire_create create;
 	struct rcp_wire_create_reply create_reply;
 	struct rcp_wire_destroy destroy;
@@ -174,7 +175,7 @@ static bool msg_ok(const struct rcp_msg *m)
 		return word_ok(m->u.checksum.name, sizeof(m->u.checksum.name)) &&
 		       range_ok(m->u.checksum.offset, m->u.checksum.length);
 	case RCP_MSG_STAT_REPLY:
-		return m->u.stat_reply.mw_fallback <= 1;
+		return m->u.stat_reply.mw_fallback <= 1 && m->u.stat_reply.grant_mr_per_grant <= 1;
 	case RCP_MSG_CREATE:
 		return word_ok(m->u.create.name, sizeof(m->u.create.name)) &&
 		       m->u.create.size > 0 && rights_ok(m->u.create.rights);
@@ -193,9 +194,9 @@ static bool msg_ok(const struct rcp_msg *m)
 	}
 }
 
-/* fixed_len -- payload bytes of a type (the fixed part for ERROR and LIST_REPLY);
- * -1 for a type this version does not know */
-static long fixed_len(unsigned int type)
+/* fixed_len -- payload bytes of a type in a version (the fixed part for ERROR, LIST_REPLY and
+ * a version 2 STAT_REPLY); -1 for a type this version does not know */
+static long fixed_len(unsigned int type, unsigned int version)
 {
 	switch (type) {
 	case RCP_MSG_CHALLENGE:
@@ -222,7 +223,8 @@ static long fixed_len(unsigned int type)
 	case RCP_MSG_CHECKSUM_REPLY:
 		return sizeof(struct rcp_wire_checksum_reply);
 	case RCP_MSG_STAT_REPLY:
-		return sizeof(struct rcp_wire_stat_reply);
+		return version < 2 ? (long)sizeof(struct rcp_wire_stat_reply)
+				   : (long)sizeof(struct rcp_wire_stat_reply_v2);
 	case RCP_MSG_CREATE:
 		return sizeof(struct rcp_wire_create);
 	case RCP_MSG_CREATE_REPLY:
@@ -245,16 +247,39 @@ static long fixed_len(unsigned int type)
 	}
 }
 
-/* payload_len -- bytes m's payload takes on the wire; m must have passed msg_ok() */
-static size_t payload_len(const struct rcp_msg *m)
+/* payload_len -- bytes m's payload takes on the wire in version v; m passed msg_ok() */
+static size_t payload_len(const struct rcp_msg *m, unsigned int v)
 {
-	size_t n = (size_t)fixed_len(m->hdr.type);
+	size_t n = (size_t)fixed_len(m->hdr.type, v);
 
 	if (m->hdr.type == RCP_MSG_ERROR)
 		n += strlen(m->u.error.text) + 1;
 	else if (m->hdr.type == RCP_MSG_LIST_REPLY)
 		n += m->u.list_reply.count * sizeof(struct rcp_wire_region);
+	else if (m->hdr.type == RCP_MSG_STAT_REPLY && v >= 2)
+		n += RCP_STAT_COUNT * sizeof(uint64_t);
 	return n;
+}
+
+/* encode_stat_reply -- every counter in version 2 (a count first), the first
+ * RCP_STAT_V1_COUNT in version 1 */
+static void encode_stat_reply(const struct rcp_msg_stat_reply *st, uint8_t *p, unsigned int v)
+{
+	uint64_t counter[RCP_STAT_COUNT];
+	struct rcp_wire_stat_reply_v2 w;
+	size_t n = v < 2 ? RCP_STAT_V1_COUNT : RCP_STAT_COUNT;
+	size_t i = 0;
+
+#define STAT_PUT(name) counter[i++] = htole64(st->name);
+	RCP_STAT_FIELDS(STAT_PUT)
+#undef STAT_PUT
+	if (v >= 2) {
+		w.count = htole32(RCP_STAT_COUNT);
+		w.reserved = 0;
+		memcpy(p, &w, sizeof(w));
+		p += sizeof(w);
+	}
+	memcpy(p, counter, n * sizeof(counter[0]));
 }
 
 /* put_str -- a string field: the string, then zeros to the end of the field */
@@ -301,12 +326,11 @@ static void encode_list_reply(const struct rcp_msg_list_reply *l, uint8_t *p)
 	}
 }
 
-/* encode_payload -- write m's payload at p, which has room for payload_len(m) bytes */
-static void encode_payload(const struct rcp_msg *m, uint8_t *p)
+/* encode_payload -- write m's payload at p, which has room for payload_len(m, v) bytes */
+static void encode_payload(const struct rcp_msg *m, uint8_t *p, unsigned int v)
 {
 	union wire w;
-	size_t n = (size_t)fixed_len(m->hdr.type);
-	size_t i = 0;
+	size_t n = (size_t)fixed_len(m->hdr.type, v);
 
 	memset(&w, 0, sizeof(w));
 	switch (m->hdr.type) {
@@ -363,10 +387,8 @@ static void encode_payload(const struct rcp_msg *m, uint8_t *p)
 		memcpy(w.checksum_reply.digest, m->u.checksum_reply.digest, RCP_CHECKSUM_LEN);
 		break;
 	case RCP_MSG_STAT_REPLY:
-#define STAT_PUT(name) w.stat_reply.counter[i++] = htole64(m->u.stat_reply.name);
-		RCP_STAT_FIELDS(STAT_PUT)
-#undef STAT_PUT
-		break;
+		encode_stat_reply(&m->u.stat_reply, p, v);
+		return;
 	case RCP_MSG_CREATE:
 		put_str(w.create.name, m->u.create.name, RCP_NAME_MAX);
 		w.create.size = htole64(m->u.create.size);
@@ -402,26 +424,35 @@ static void encode_payload(const struct rcp_msg *m, uint8_t *p)
 	memcpy(p, &w, n);
 }
 
-/* rcp_msg_encode -- validate m, then write header and payload into buf */
+/* rcp_msg_encode -- in the version m's header names */
 int rcp_msg_encode(const struct rcp_msg *m, void *buf, size_t cap, size_t *len)
+{
+	return rcp_msg_encode_version(m, m->hdr.version, buf, cap, len);
+}
+
+/* rcp_msg_encode_version -- validate m, then write header and payload into buf */
+int rcp_msg_encode_version(const struct rcp_msg *m, unsigned int v, void *buf, size_t cap,
+			   size_t *len)
 {
 	struct rcp_wire_hdr h;
 	size_t plen;
 
-	if (!msg_ok(m))
+	if (!v)
+		v = RCP_PROTO_VERSION;
+	if (!rcp_version_ok(v) || !msg_ok(m))
 		return -EINVAL;
-	plen = payload_len(m);
+	plen = payload_len(m, v);
 	if (cap < RCP_HDR_LEN + plen)
 		return -ENOSPC;
 	h.magic = htole32(RCP_PROTO_MAGIC);
-	h.version = RCP_PROTO_VERSION;
+	h.version = (uint8_t)v;
 	h.type = (uint8_t)m->hdr.type;
 	h.flags = htole16(m->hdr.flags);
 	h.req_id = htole32(m->hdr.req_id);
 	h.length = htole16((uint16_t)plen);
 	h.reserved = 0;
 	memcpy(buf, &h, sizeof(h));
-	encode_payload(m, (uint8_t *)buf + RCP_HDR_LEN);
+	encode_payload(m, (uint8_t *)buf + RCP_HDR_LEN, v);
 	*len = RCP_HDR_LEN + plen;
 	return 0;
 }
@@ -439,11 +470,12 @@ int rcp_hdr_decode(const void *buf, size_t len, struct rcp_hdr_info *out)
 	memcpy(&h, buf, sizeof(h));
 	if (le32toh(h.magic) != RCP_PROTO_MAGIC)
 		return -EPROTO;
-	if (h.version != RCP_PROTO_VERSION)
+	if (!rcp_version_ok(h.version))
 		return -EPROTONOSUPPORT;
 	if ((le16toh(h.flags) & ~RCP_HDR_F_ALL) || h.reserved != 0 ||
 	    (size_t)le16toh(h.length) != len - sizeof(h))
 		return -EBADMSG;
+	out->version = h.version;
 	out->type = (enum rcp_msg_type)h.type;
 	out->flags = le16toh(h.flags);
 	out->req_id = le32toh(h.req_id);
@@ -498,13 +530,42 @@ static bool decode_list_reply(const uint8_t *p, size_t plen, struct rcp_msg_list
 	return true;
 }
 
+/* decode_stat_reply -- version 1: the fixed counters; version 2: a count, exactly that many
+ * counters, and the ones this side knows kept */
+static bool decode_stat_reply(const uint8_t *p, size_t plen, unsigned int v,
+			      struct rcp_msg_stat_reply *st)
+{
+	uint64_t counter[RCP_STAT_COUNT] = {0};
+	struct rcp_wire_stat_reply_v2 w;
+	uint32_t count = RCP_STAT_V1_COUNT;
+	size_t i = 0;
+
+	if (v >= 2) {
+		if (plen < sizeof(w))
+			return false;
+		memcpy(&w, p, sizeof(w));
+		count = le32toh(w.count);
+		if (w.reserved || count < RCP_STAT_V1_COUNT || count > RCP_STAT_WIRE_MAX)
+			return false;
+		p += sizeof(w);
+		plen -= sizeof(w);
+	}
+	if (plen != (size_t)count * sizeof(uint64_t))
+		return false;
+	memcpy(counter, p, (count < RCP_STAT_COUNT ? count : RCP_STAT_COUNT) * sizeof(counter[0]));
+#define STAT_GET(name) st->name = le64toh(counter[i++]);
+	RCP_STAT_FIELDS(STAT_GET)
+#undef STAT_GET
+	st->count = count;
+	return true;
+}
+
 /* decode_payload -- the layout checks: exact length, zero reserved bytes, clean strings.
  * The value checks are msg_ok()'s, shared with the encoder. */
 static bool decode_payload(struct rcp_msg *m, const uint8_t *p, size_t plen)
 {
-	long want = fixed_len(m->hdr.type);
+	long want = fixed_len(m->hdr.type, m->hdr.version);
 	union wire w;
-	size_t i = 0;
 
 	if (want < 0)
 		return false;
@@ -512,6 +573,8 @@ static bool decode_payload(struct rcp_msg *m, const uint8_t *p, size_t plen)
 		return decode_error(p, plen, &m->u.error);
 	if (m->hdr.type == RCP_MSG_LIST_REPLY)
 		return decode_list_reply(p, plen, &m->u.list_reply);
+	if (m->hdr.type == RCP_MSG_STAT_REPLY)
+		return decode_stat_reply(p, plen, m->hdr.version, &m->u.stat_reply);
 	if (plen != (size_t)want)
 		return false;
 	memcpy(&w, p, plen);
@@ -559,11 +622,6 @@ static bool decode_payload(struct rcp_msg *m, const uint8_t *p, size_t plen)
 		return get_str(m->u.checksum.name, w.checksum.name, RCP_NAME_MAX);
 	case RCP_MSG_CHECKSUM_REPLY:
 		memcpy(m->u.checksum_reply.digest, w.checksum_reply.digest, RCP_CHECKSUM_LEN);
-		return true;
-	case RCP_MSG_STAT_REPLY:
-#define STAT_GET(name) m->u.stat_reply.name = le64toh(w.stat_reply.counter[i++]);
-		RCP_STAT_FIELDS(STAT_GET)
-#undef STAT_GET
 		return true;
 	case RCP_MSG_CREATE:
 		m->u.create.size = le64toh(w.create.size);

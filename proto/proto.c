@@ -48,7 +48,7 @@ static const char *const err_names[] = {
 static const char *const reject_names[] = {
 	[RCP_REJECT_BAD_MAGIC] = "BAD_MAGIC", [RCP_REJECT_BAD_VERSION] = "BAD_VERSION",
 	[RCP_REJECT_FULL] = "FULL",	      [RCP_REJECT_SHUTDOWN] = "SHUTDOWN",
-	[RCP_REJECT_NEED_KEY] = "NEED_KEY",
+	[RCP_REJECT_NEED_KEY] = "NEED_KEY",   [RCP_REJECT_BUSY] = "BUSY",
 };
 
 static const char *const stat_names[] = {
@@ -237,18 +237,19 @@ uint64_t rcp_stat_value(const struct rcp_msg_stat_reply *s, size_t i)
 	}
 }
 
-/* rcp_cm_private_encode -- connect private data, always in this side's version */
+/* rcp_cm_private_encode -- connect private data proposing a version this side speaks */
 int rcp_cm_private_encode(const struct rcp_cm_private *p, void *buf, size_t cap, size_t *len)
 {
 	struct rcp_wire_cm_private w;
+	uint16_t version = p->version ? p->version : RCP_PROTO_VERSION;
 
-	if (p->flags & ~RCP_CM_F_ALL)
+	if ((p->flags & ~RCP_CM_F_ALL) || !rcp_version_ok(version))
 		return -EINVAL;
 	if (cap < sizeof(w))
 		return -ENOSPC;
 	memset(&w, 0, sizeof(w));
 	w.magic = htole32(RCP_PROTO_MAGIC);
-	w.version = htole16(RCP_PROTO_VERSION);
+	w.version = htole16(version);
 	w.flags = htole16(p->flags);
 	memcpy(w.nonce, p->nonce, sizeof(w.nonce));
 	memcpy(buf, &w, sizeof(w));
@@ -269,7 +270,7 @@ int rcp_cm_private_decode(const void *buf, size_t len, struct rcp_cm_private *ou
 		return -EPROTO;
 	/* the version is kept even when refused, so the daemon can log what the client spoke */
 	out->version = le16toh(w.version);
-	if (out->version != RCP_PROTO_VERSION)
+	if (!rcp_version_ok(out->version))
 		return -EPROTONOSUPPORT;
 	out->flags = le16toh(w.flags);
 	if ((out->flags & ~RCP_CM_F_ALL) || !all_zero(w.reserved, sizeof(w.reserved))) {
@@ -278,6 +279,14 @@ int rcp_cm_private_decode(const void *buf, size_t len, struct rcp_cm_private *ou
 	}
 	memcpy(out->nonce, w.nonce, sizeof(out->nonce));
 	return 0;
+}
+
+/* rcp_reject_for_version -- version 1 knows no BUSY: to it the daemon is full */
+enum rcp_reject_reason rcp_reject_for_version(enum rcp_reject_reason reason, unsigned int v)
+{
+	if (reason == RCP_REJECT_BUSY && v < 2)
+		return RCP_REJECT_FULL;
+	return reason;
 }
 
 /* rcp_cm_reject_encode -- reject private data, always in this side's version */

@@ -28,7 +28,8 @@
  */
 
 #define RCP_PROTO_MAGIC	    0x59504352u /* "RCPY" on the wire */
-#define RCP_PROTO_VERSION   1
+#define RCP_PROTO_VERSION   2 /* what this side speaks and proposes */
+#define RCP_PROTO_VERSION_MIN 1 /* the oldest version this side still serves */
 #define RCP_MSG_MAX	    4096 /* receive buffer size: no message is longer */
 #define RCP_HDR_LEN	    16
 #define RCP_PAYLOAD_MAX	    (RCP_MSG_MAX - RCP_HDR_LEN)
@@ -149,7 +150,18 @@ enum rcp_region_kind {
  * bytes with no control characters. Host-side fields are NUL-terminated char arrays.
  */
 
+/*
+ * Versions. A connection speaks the version the client proposed in its connect private data,
+ * when the daemon knows it; a daemon that does not refuses with BAD_VERSION naming its own, and
+ * a client that knows that one connects again speaking it. Every message carries the version of
+ * its connection. What version 2 added:
+ * - STAT_REPLY is a count and that many counters, so counters can be added without a new
+ *   version (a reader keeps the ones it knows); version 1 has exactly RCP_STAT_V1_COUNT.
+ * - the BUSY reject reason (version 1 clients are told FULL instead).
+ */
+
 struct rcp_hdr_info {
+	uint8_t version; /* decode: the sender's; encode: 0 means RCP_PROTO_VERSION */
 	enum rcp_msg_type type;
 	uint16_t flags; /* RCP_HDR_F_* */
 	uint32_t req_id;
@@ -226,7 +238,9 @@ struct rcp_msg_checksum_reply {
 	uint8_t digest[RCP_CHECKSUM_LEN];
 };
 
-/* The STAT_REPLY counters, in wire order. Add at the end only, with a version bump. */
+/* The STAT_REPLY counters, in wire order. Add at the end only: the first RCP_STAT_V1_COUNT are
+ * version 1's whole STAT_REPLY; a version 2 reply carries a count and ignores what it does not
+ * know, so later counters need no new version. */
 #define RCP_STAT_FIELDS(F)                                                \
 	F(clients_connected) /* sessions now */                           \
 	F(clients_total)     /* sessions since start */                   \
@@ -243,12 +257,28 @@ struct rcp_msg_checksum_reply {
 	F(copies_total)                                                   \
 	F(bytes_copied) /* by third-party COPY */                         \
 	F(mw_fallback)	/* 1 when grants fall back to MR rkeys, else 0 */ \
-	F(uptime_ms)
+	F(uptime_ms)                                                      \
+	F(clients_pending)   /* connections not authenticated yet */      \
+	F(auth_timeouts)     /* closed for not authenticating in time */  \
+	F(pending_evicted)   /* closed to make room for a newer one */    \
+	F(jobs_queued)	     /* long requests waiting for a worker */     \
+	F(jobs_running)	     /* long requests a worker is on */           \
+	F(jobs_total)	     /* long requests started since start */      \
+	F(jobs_refused)	     /* over a client's bound: ERROR(BUSY) */     \
+	F(jobs_cancelled)    /* requester gone before the end */          \
+	F(grant_mr_per_grant) /* 1: each grant registers its range */     \
+	F(flushes)	     /* FLUSH requests answered */                \
+	F(bytes_flushed)     /* written to files by FLUSH */
+#define RCP_STAT_V1_COUNT 16
+#define RCP_STAT_WIRE_MAX 256 /* counters a version 2 STAT_REPLY may carry */
 
 struct rcp_msg_stat_reply {
 #define RCP_STAT_DECLARE(name) uint64_t name;
 	RCP_STAT_FIELDS(RCP_STAT_DECLARE)
 #undef RCP_STAT_DECLARE
+	/* decode: counters the sender sent (those past RCP_STAT_COUNT are dropped, those it did
+	 * not send are 0); encode: ignored, every known counter goes out */
+	uint32_t count;
 };
 
 /* RCP_STAT_I_<name>: a counter's wire index; RCP_STAT_COUNT: how many there are */
@@ -331,12 +361,19 @@ void rcp_msg_init(struct rcp_msg *m, enum rcp_msg_type type, uint32_t req_id);
  * control characters replaced by '?' so that it always encodes */
 void rcp_msg_init_error(struct rcp_msg *m, uint32_t req_id, enum rcp_err code, const char *text);
 
-/* rcp_msg_encode -- write m into buf[0, cap); *len gets the message length.
- * Returns 0, -EINVAL (m would not decode), -ENOSPC (cap too small). */
+/* rcp_msg_encode -- write m into buf[0, cap) in version m->hdr.version (0: the current one);
+ * *len gets the message length. Returns 0, -EINVAL (m would not decode, or the version is not
+ * one this side speaks), -ENOSPC (cap too small). */
 int rcp_msg_encode(const struct rcp_msg *m, void *buf, size_t cap, size_t *len);
 
-/* rcp_msg_decode -- validate and decode the len bytes at buf (one received message).
- * Returns 0, -EPROTO, -EPROTONOSUPPORT, -EBADMSG or -E2BIG; *out is zeroed on failure. */
+/* rcp_msg_encode_version -- rcp_msg_encode in version v (0: the current one), whatever m's
+ * header says: a daemon answers each client in the version it speaks */
+int rcp_msg_encode_version(const struct rcp_msg *m, unsigned int v, void *buf, size_t cap,
+			   size_t *len);
+
+/* rcp_msg_decode -- validate and decode the len bytes at buf (one received message, of any
+ * version this side speaks; out->hdr.version says which). Returns 0, -EPROTO,
+ * -EPROTONOSUPPORT, -EBADMSG or -E2BIG; *out is zeroed on failure. */
 int rcp_msg_decode(const void *buf, size_t len, struct rcp_msg *out);
 
 /* rcp_hdr_decode -- validate the header only (magic, version, flags, reserved, length) and
@@ -384,7 +421,7 @@ uint64_t rcp_stat_value(const struct rcp_msg_stat_reply *s, size_t i);
 #define RCP_CM_F_ALL	0x1u
 
 struct rcp_cm_private {
-	uint16_t version; /* decode: the peer's, also on -EPROTONOSUPPORT; encode: ignored */
+	uint16_t version; /* decode: the peer's, also on -EPROTONOSUPPORT; encode: 0 is ours */
 	uint16_t flags;	  /* RCP_CM_F_* */
 	uint8_t nonce[RCP_NONCE_LEN]; /* client nonce, input to both MACs */
 };
@@ -395,19 +432,22 @@ enum rcp_reject_reason {
 	RCP_REJECT_FULL = 3,	    /* max clients connected */
 	RCP_REJECT_SHUTDOWN = 4,
 	RCP_REJECT_NEED_KEY = 5, /* client sent RCP_CM_F_NO_KEY, daemon requires auth */
+	RCP_REJECT_BUSY = 6,	 /* version 2: too many connections authenticating; retry */
 };
-#define RCP_REJECT_MAX RCP_REJECT_NEED_KEY
+#define RCP_REJECT_MAX RCP_REJECT_BUSY
 
 struct rcp_cm_reject {
 	uint16_t version; /* decode: the daemon's version; encode: ignored */
 	enum rcp_reject_reason reason;
 };
 
-/* rcp_cm_private_encode -- write connect private data; 0, -EINVAL or -ENOSPC */
+/* rcp_cm_private_encode -- write connect private data proposing p->version (0: ours);
+ * 0, -EINVAL (a version this side does not speak, unknown flags) or -ENOSPC */
 int rcp_cm_private_encode(const struct rcp_cm_private *p, void *buf, size_t cap, size_t *len);
 
 /* rcp_cm_private_decode -- validate connect private data: 0, -EPROTO (magic),
- * -EPROTONOSUPPORT (version), -EBADMSG (short, unknown flags, reserved not zero) */
+ * -EPROTONOSUPPORT (a version outside RCP_PROTO_VERSION_MIN..RCP_PROTO_VERSION), -EBADMSG
+ * (short, unknown flags, reserved not zero) */
 int rcp_cm_private_decode(const void *buf, size_t len, struct rcp_cm_private *out);
 
 /* rcp_cm_reject_encode -- write reject private data; 0, -EINVAL or -ENOSPC */
@@ -416,6 +456,15 @@ int rcp_cm_reject_encode(const struct rcp_cm_reject *r, void *buf, size_t cap, s
 /* rcp_cm_reject_decode -- validate reject private data: 0, -EPROTO (not ours), -EBADMSG.
  * Any version is accepted: the reason is how a daemon of another version says no. */
 int rcp_cm_reject_decode(const void *buf, size_t len, struct rcp_cm_reject *out);
+
+/* rcp_reject_for_version -- the reason to send a client of version v: BUSY is FULL before 2 */
+enum rcp_reject_reason rcp_reject_for_version(enum rcp_reject_reason reason, unsigned int v);
+
+/* rcp_version_ok -- whether this side speaks protocol version v */
+static inline bool rcp_version_ok(unsigned int v)
+{
+	return v >= RCP_PROTO_VERSION_MIN && v <= RCP_PROTO_VERSION;
+}
 
 /* rcp_reject_name -- "BAD_VERSION", "FULL", ...; "UNKNOWN" for anything else */
 const char *rcp_reject_name(unsigned int reason);

@@ -120,11 +120,22 @@ struct rcp_wire_checksum_reply {
 };
 _Static_assert(sizeof(struct rcp_wire_checksum_reply) == 32, "CHECKSUM_REPLY payload");
 
-/* counters in RCP_STAT_FIELDS order */
+/* version 1: the first RCP_STAT_V1_COUNT counters in RCP_STAT_FIELDS order */
 struct rcp_wire_stat_reply {
-	uint64_t counter[RCP_STAT_COUNT];
+	uint64_t counter[RCP_STAT_V1_COUNT];
 };
 _Static_assert(sizeof(struct rcp_wire_stat_reply) == 128, "STAT_REPLY payload");
+
+/* version 2: followed by count counters in RCP_STAT_FIELDS order */
+struct rcp_wire_stat_reply_v2 {
+	uint32_t count; /* RCP_STAT_V1_COUNT..RCP_STAT_WIRE_MAX */
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct rcp_wire_stat_reply_v2) == 8, "STAT_REPLY v2 fixed part");
+_Static_assert(RCP_HDR_LEN + sizeof(struct rcp_wire_stat_reply_v2) + RCP_STAT_WIRE_MAX * 8 <=
+		       RCP_MSG_MAX,
+	       "the longest STAT_REPLY fits a receive buffer");
+_Static_assert(RCP_STAT_COUNT <= RCP_STAT_WIRE_MAX, "every counter fits");
 
 struct rcp_wire_create {
 	uint8_t name[RCP_NAME_MAX];

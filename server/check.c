@@ -15,6 +15,14 @@ int rcp_check_range(uint64_t size, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* rcp_round_up -- a multiple of the power of two a, or 0 when it would wrap */
+uint64_t rcp_round_up(uint64_t x, uint64_t a)
+{
+	if (x > UINT64_MAX - (a - 1))
+		return 0;
+	return (x + a - 1) & ~(a - 1);
+}
+
 /* rcp_check_rights -- rw only on a rw region */
 int rcp_check_rights(enum rcp_rights region, enum rcp_rights asked)
 {

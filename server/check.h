@@ -12,6 +12,9 @@
  * 0, or -ERANGE (also for len 0, which names no byte) */
 int rcp_check_range(uint64_t size, uint64_t off, uint64_t len);
 
+/* rcp_round_up -- x rounded up to a multiple of the power of two a; 0 if that overflows */
+uint64_t rcp_round_up(uint64_t x, uint64_t a);
+
 /* rcp_check_rights -- may a grant with asked rights be made on a region with these rights:
  * 0, -EACCES (rw on a ro region), -EINVAL (not a rights value) */
 int rcp_check_rights(enum rcp_rights region, enum rcp_rights asked);

@@ -2,6 +2,7 @@
 /* config.c -- rdmacpyd settings: size and region-spec parsing, the key = value config file */
 #include "server/config.h"
 
+#include "common/duration.h"
 #include "common/size.h"
 
 #include <ctype.h>
@@ -39,6 +40,11 @@ void rcp_config_init(struct rcp_config *cfg)
 	cfg->port = RCP_DEFAULT_PORT;
 	cfg->max_clients = RCP_DEFAULT_MAX_CLIENTS;
 	cfg->max_grants_per_client = RCP_DEFAULT_MAX_GRANTS_PER_CLIENT;
+	cfg->max_jobs_per_client = RCP_DEFAULT_MAX_JOBS_PER_CLIENT;
+	cfg->workers = RCP_DEFAULT_WORKERS;
+	cfg->auth_timeout_ms = RCP_DEFAULT_AUTH_TIMEOUT_MS;
+	cfg->max_pending = RCP_DEFAULT_MAX_PENDING;
+	cfg->max_pending_per_source = RCP_DEFAULT_MAX_PENDING_PER_SOURCE;
 	cfg->max_dynamic = RCP_DEFAULT_MAX_DYNAMIC;
 	cfg->log_level = RCP_LOG_INFO;
 	cfg->ready_fd = -1;
@@ -354,6 +360,28 @@ static int apply_key(struct rcp_config *cfg, const char *key, const char *val, c
 		ret = rcp_parse_u32(val, 1, 65536, &cfg->max_clients);
 	} else if (!strcmp(key, "max-grants-per-client")) {
 		ret = rcp_parse_u32(val, 1, 1u << 20, &cfg->max_grants_per_client);
+	} else if (!strcmp(key, "max-jobs-per-client")) {
+		/* a client has at most RCP_MAX_OUTSTANDING requests in flight anyway */
+		ret = rcp_parse_u32(val, 1, RCP_MAX_OUTSTANDING, &cfg->max_jobs_per_client);
+	} else if (!strcmp(key, "workers")) {
+		ret = rcp_parse_u32(val, 1, 256, &cfg->workers);
+	} else if (!strcmp(key, "auth-timeout")) {
+		ret = rcp_duration_parse(val, &cfg->auth_timeout_ms);
+		if (!ret && (cfg->auth_timeout_ms < 100 || cfg->auth_timeout_ms > 3600000))
+			ret = -ERANGE;
+	} else if (!strcmp(key, "max-pending")) {
+		ret = rcp_parse_u32(val, 1, 65536, &cfg->max_pending);
+	} else if (!strcmp(key, "max-pending-per-source")) {
+		ret = rcp_parse_u32(val, 1, 65536, &cfg->max_pending_per_source);
+	} else if (!strcmp(key, "grant-mode")) {
+		if (!strcmp(val, "auto"))
+			cfg->grant_mode = RCP_GRANT_MODE_AUTO;
+		else if (!strcmp(val, "per-grant"))
+			cfg->grant_mode = RCP_GRANT_MODE_PER_GRANT;
+		else
+			ret = -EINVAL;
+	} else if (!strcmp(key, "max-per-source")) {
+		ret = rcp_parse_u32(val, 0, 1u << 20, &cfg->max_per_source);
 	} else if (!strcmp(key, "max-dynamic-memory")) {
 		ret = rcp_size_parse(val, &cfg->max_dynamic);
 	} else if (!strcmp(key, "log-level")) {

@@ -14,7 +14,18 @@
 #define RCP_DEFAULT_MAX_CLIENTS		  64
 #define RCP_DEFAULT_MAX_GRANTS_PER_CLIENT 64
 #define RCP_DEFAULT_MAX_DYNAMIC		  (256ull << 20)
+#define RCP_DEFAULT_WORKERS		  4
+#define RCP_DEFAULT_MAX_JOBS_PER_CLIENT	  4
+#define RCP_DEFAULT_AUTH_TIMEOUT_MS	  5000
+#define RCP_DEFAULT_MAX_PENDING		  16
+#define RCP_DEFAULT_MAX_PENDING_PER_SOURCE 8
 #define RCP_HOSTNAME_MAX		  256
+
+/* Where grants' windows are bound (grant.c, mw_probe.c). */
+enum rcp_grant_mode {
+	RCP_GRANT_MODE_AUTO,	  /* on the region MR if the startup self-test allows it */
+	RCP_GRANT_MODE_PER_GRANT, /* always on an MR of exactly the grant's range */
+};
 
 /* One region the operator asked for (command line or config file). */
 struct rcp_region_spec {
@@ -34,8 +45,15 @@ struct rcp_config {
 	bool no_auth;
 	struct rcp_region_spec *regions;
 	size_t nregions;
-	uint32_t max_clients;
+	uint32_t max_clients; /* authenticated connections at once */
 	uint32_t max_grants_per_client;
+	uint32_t max_jobs_per_client;	    /* long requests (CHECKSUM, FLUSH, ...) at once */
+	uint32_t workers;		    /* threads that run long requests */
+	uint64_t auth_timeout_ms;	    /* a connection must authenticate within this */
+	uint32_t max_pending;		    /* unauthenticated connections at once */
+	uint32_t max_pending_per_source;    /* of which from one address */
+	uint32_t max_per_source;	    /* connections of any kind from one address; 0: any */
+	enum rcp_grant_mode grant_mode;
 	uint64_t max_dynamic; /* bytes all CREATEd regions may hold together */
 	bool allow_create;
 	int log_level; /* enum rcp_log_level */
@@ -86,6 +104,13 @@ int rcp_config_parse_line(struct rcp_config *cfg, const char *line, char *err, s
  *   no-auth = yes
  *   max-clients = 64
  *   max-grants-per-client = 64
+ *   max-jobs-per-client = 4
+ *   workers = 4
+ *   auth-timeout = 5s
+ *   max-pending = 16
+ *   max-pending-per-source = 8
+ *   max-per-source = 0
+ *   grant-mode = auto|per-grant
  *   max-dynamic-memory = 1GiB
  *   allow-create = yes
  *   log-level = debug|info|warn|error

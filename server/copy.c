@@ -15,6 +15,7 @@
 
 #include "rdmacpy.h"
 #include "server/check.h"
+#include "server/jobs.h"
 #include "server/region.h"
 
 #define COPY_CHUNK	(4u << 20) /* bytes per RDMA WRITE request */
@@ -320,6 +321,7 @@ static void copy_finish(struct rcp_copy *cp)
 			 cp->peer, (unsigned long long)done, cp->region->name, cp->dst_host,
 			 cp->dst_port, cp->dst, (unsigned long long)(rcp_now_ms() - cp->start_ms));
 	if (cp->s) {
+		cp->s->nlong--;
 		rcp_msg_init(&m, RCP_MSG_COPY_REPLY, cp->req_id);
 		m.u.copy_reply.bytes = done;
 		m.u.copy_reply.status = copy_status(cp->result);
@@ -402,6 +404,8 @@ void rcp_copy_start(struct rcp_session *s, const struct rcp_msg *m)
 				   RCP_COPY_MAX);
 		return;
 	}
+	if (!rcp_req_admit(s, m->hdr.req_id, "COPY"))
+		return;
 	cp = calloc(1, sizeof(*cp));
 	if (!cp) {
 		ret = -ENOMEM;
@@ -437,6 +441,7 @@ void rcp_copy_start(struct rcp_session *s, const struct rcp_msg *m)
 	if (ret)
 		goto err_free;
 	LIST_INSERT_HEAD(&srv->copies, cp, link);
+	s->nlong++;
 	srv->ncopies++;
 	srv->cnt.copies_total++;
 	r->ncopies++;

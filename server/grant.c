@@ -7,7 +7,75 @@
 #include <string.h>
 
 #include "server/check.h"
+#include "server/jobs.h"
 #include "server/region.h"
+#include "server/worker.h"
+
+/*
+ * Where a grant's window sits.
+ *
+ * Where the device enforces a window's own bounds (mw_probe.c), the window is bound straight
+ * onto the region's MR: an OPEN costs a bind whatever its size. Elsewhere the window sits on an
+ * MR of exactly the granted range, which a worker registers (pinning takes time that grows
+ * with the range) and a worker deregisters when the grant ends; the loop only binds and
+ * invalidates.
+ */
+
+/* An MR of a grant that ended, deregistered on a worker. */
+struct mr_release {
+	struct rcp_job job;
+	struct rcp_server *srv;
+	struct rcp_region *region; /* held (njobs) until the MR under its memory is gone */
+	struct ibv_mr *mr;
+	int result;
+};
+
+/* release_work -- unpin the range */
+static void release_work(struct rcp_job *job)
+{
+	struct mr_release *m = (struct mr_release *)job;
+
+	m->result = rcp_vb_dereg_mr(&m->mr);
+}
+
+/* release_done -- the region is free of it; at shutdown, work the pool no longer runs is done
+ * here (the loop no longer serves anyone then) */
+static void release_done(struct rcp_job *job)
+{
+	struct mr_release *m = (struct mr_release *)job;
+
+	if (!job->ran)
+		m->result = rcp_vb_dereg_mr(&m->mr);
+	if (m->result)
+		rcp_err(&m->srv->log, "region %s: deregistering a grant's range: %s", m->region->name,
+			strerror(-m->result));
+	m->region->njobs--;
+	free(m);
+}
+
+/* release_mr -- deregister a grant's own MR off the loop (inline if that is not possible) */
+static void release_mr(struct rcp_server *srv, struct rcp_region *r, struct ibv_mr **mrp)
+{
+	struct mr_release *m = calloc(1, sizeof(*m));
+	int ret;
+
+	if (m) {
+		m->srv = srv;
+		m->region = r;
+		m->mr = *mrp;
+		rcp_job_init(&m->job, "CLOSE", NULL, release_work, release_done);
+		if (!rcp_workers_submit(srv->workers, &m->job)) {
+			r->njobs++;
+			*mrp = NULL;
+			return;
+		}
+		free(m);
+	}
+	ret = rcp_vb_dereg_mr(mrp);
+	if (ret)
+		rcp_err(&srv->log, "region %s: deregistering a grant's range: %s", r->name,
+			strerror(-ret));
+}
 
 /* grant_free -- deallocate the window (invalidating it if still bound) and forget the grant */
 static void grant_free(struct rcp_session *s, struct rcp_grant *g)
@@ -22,12 +90,8 @@ static void grant_free(struct rcp_session *s, struct rcp_grant *g)
 				g->id, strerror(-ret));
 	}
 	/* a window that would not go stays bound to the MR, which then cannot go either */
-	if (g->mr && !g->mw) {
-		ret = rcp_vb_dereg_mr(&g->mr);
-		if (ret)
-			rcp_err(&srv->log, "client %s: grant %u: deregistering its range: %s",
-				s->peer, g->id, strerror(-ret));
-	}
+	if (g->mr && !g->mw)
+		release_mr(srv, g->region, &g->mr);
 	if (g->bound)
 		srv->cnt.mw_active--;
 	TAILQ_REMOVE(&s->grants, g, link);
@@ -64,7 +128,8 @@ static void reply_open(struct rcp_session *s, struct rcp_grant *g)
 	rcp_dbg(&s->srv->log, "client %s: grant %u on %s [%llu, +%llu) %s rkey 0x%x%s", s->peer,
 		g->id, g->region->name, (unsigned long long)g->offset,
 		(unsigned long long)g->length, rcp_rights_str(g->rights), g->rkey,
-		g->mw ? "" : " (MR fallback)");
+		g->mw ? (g->mr ? " (window on its own MR)" : " (window on the region MR)")
+		      : " (MR fallback)");
 	rcp_session_reply(s, &m);
 }
 
@@ -77,15 +142,97 @@ static uint32_t next_id(struct rcp_session *s)
 	return s->next_grant_id;
 }
 
+/* bind_window -- post the window's bind on the client's QP, onto the grant's own MR or the
+ * region's; OPEN is answered when it completes */
+static void bind_window(struct rcp_session *s, struct rcp_grant *g)
+{
+	struct rcp_server *srv = s->srv;
+	struct rcp_region *r = g->region;
+	struct ibv_send_wr wr;
+	uint32_t req_id = g->req_id;
+	int ret;
+
+	ret = rcp_vb_alloc_mw(srv->pd, &g->mw);
+	if (ret) {
+		grant_free(s, g);
+		rcp_session_refuse(s, req_id, RCP_ERR_NOMEM,
+				   "OPEN %s: allocating a memory window: %s", r->name,
+				   strerror(-ret));
+		return;
+	}
+	g->rkey = rcp_vb_wr_bind_mw(&wr, RCP_WR_ID(RCP_WR_BIND, g->id), g->mw, g->mr ? g->mr : r->mr,
+				    (uint64_t)(uintptr_t)r->addr + g->offset, g->length,
+				    rcp_grant_mw_access(g->rights));
+	ret = rcp_vb_post_send(s->id->qp, &wr, NULL);
+	if (ret) {
+		grant_free(s, g);
+		rcp_session_refuse(s, req_id, RCP_ERR_INTERNAL,
+				   "OPEN %s: posting the window bind: %s", r->name, strerror(-ret));
+		return;
+	}
+	g->state = RCP_GRANT_BINDING;
+}
+
+/* register_work -- pin exactly the granted range */
+static void register_work(struct rcp_job *job)
+{
+	struct rcp_req *q = (struct rcp_req *)job;
+	struct rcp_region *r = q->region;
+
+	q->result = rcp_vb_reg_mr(q->srv->pd, r->addr + q->offset, q->length, q->u.reg.access,
+				  &q->u.reg.mr);
+}
+
+/* register_done -- bind onto the new MR, or give it back if the grant is gone */
+static void register_done(struct rcp_job *job)
+{
+	struct rcp_req *q = (struct rcp_req *)job;
+	struct rcp_region *r = q->region;
+	struct rcp_session *s = rcp_req_finish(q);
+	struct rcp_grant *g = s ? rcp_grant_find(s, q->u.reg.grant_id) : NULL;
+
+	if (!g || g->state != RCP_GRANT_REGISTERING) {
+		if (q->u.reg.mr)
+			release_mr(q->srv, r, &q->u.reg.mr);
+	} else if (q->result) {
+		grant_free(s, g);
+		rcp_session_refuse(s, q->req_id, rcp_err_from_errno(q->result),
+				   "OPEN %s: registering the range: %s", r->name,
+				   strerror(-q->result));
+	} else {
+		g->mr = q->u.reg.mr;
+		bind_window(s, g);
+	}
+	free(q);
+}
+
+/* register_range -- start the registration of g's own MR on a worker */
+static void register_range(struct rcp_session *s, struct rcp_grant *g, const struct rcp_msg *m)
+{
+	struct rcp_req *q = rcp_req_new(s, m);
+
+	if (!q) {
+		grant_free(s, g);
+		return;
+	}
+	q->region = g->region;
+	q->offset = g->offset;
+	q->length = g->length;
+	q->u.reg.grant_id = g->id;
+	q->u.reg.access = rcp_mr_access(g->rights, true);
+	g->state = RCP_GRANT_REGISTERING;
+	/* not counted against --max-jobs-per-client: --max-grants-per-client bounds it */
+	if (!rcp_req_start(q, register_work, register_done, false))
+		grant_free(s, g);
+}
+
 /* rcp_grant_open -- refuse what the rules forbid, else bind a window on this client's QP */
 void rcp_grant_open(struct rcp_session *s, const struct rcp_msg *m)
 {
 	const struct rcp_msg_open *o = &m->u.open;
 	struct rcp_server *srv = s->srv;
-	struct ibv_send_wr wr;
 	struct rcp_region *r;
 	struct rcp_grant *g;
-	int ret;
 
 	if (srv->shutting_down) {
 		rcp_session_refuse(s, m->hdr.req_id, RCP_ERR_SHUTDOWN, "OPEN %s: shutting down",
@@ -131,6 +278,9 @@ void rcp_grant_open(struct rcp_session *s, const struct rcp_msg *m)
 	s->ngrants++;
 	r->ngrants++;
 	srv->cnt.grants_active++;
+	/* the staged copy of a file region is written back at exit where a grant could write */
+	if (g->rights == RCP_RIGHTS_RW)
+		rcp_region_mark_dirty(r, g->offset, g->length);
 	if (!srv->use_mw) {
 		/* no windows on this device: the MR's rkey reaches the whole region from any
 		 * QP; the operator was warned at startup, the client learns it from the flag */
@@ -139,37 +289,10 @@ void rcp_grant_open(struct rcp_session *s, const struct rcp_msg *m)
 		reply_open(s, g);
 		return;
 	}
-	/*
-	 * The window is bound on an MR of exactly the granted range: some devices (rxe in Linux
-	 * 6.1) check a window access against the bounds of the MR under it, not the window's.
-	 */
-	ret = rcp_vb_reg_mr(srv->pd, r->addr + o->offset, o->length, rcp_mr_access(o->rights, true),
-			    &g->mr);
-	if (ret) {
-		grant_free(s, g);
-		rcp_session_refuse(s, m->hdr.req_id, rcp_err_from_errno(ret),
-				   "OPEN %s: registering the range: %s", o->name, strerror(-ret));
-		return;
-	}
-	ret = rcp_vb_alloc_mw(srv->pd, &g->mw);
-	if (ret) {
-		grant_free(s, g);
-		rcp_session_refuse(s, m->hdr.req_id, RCP_ERR_NOMEM,
-				   "OPEN %s: allocating a memory window: %s", o->name,
-				   strerror(-ret));
-		return;
-	}
-	g->rkey = rcp_vb_wr_bind_mw(&wr, RCP_WR_ID(RCP_WR_BIND, g->id), g->mw, g->mr,
-				    (uint64_t)(uintptr_t)r->addr + o->offset, o->length,
-				    rcp_grant_mw_access(o->rights));
-	ret = rcp_vb_post_send(s->id->qp, &wr, NULL);
-	if (ret) {
-		grant_free(s, g);
-		rcp_session_refuse(s, m->hdr.req_id, RCP_ERR_INTERNAL,
-				   "OPEN %s: posting the window bind: %s", o->name, strerror(-ret));
-		return;
-	}
-	g->state = RCP_GRANT_BINDING;
+	if (srv->mr_per_grant)
+		register_range(s, g, m);
+	else
+		bind_window(s, g);
 }
 
 /* rcp_grant_bind_done -- hand out the rkey only now that the bind is known to have worked */

@@ -9,6 +9,8 @@
 #include "server/session.h"
 
 enum rcp_grant_state {
+	/* a worker registers the grant's own MR (devices that do not check window bounds) */
+	RCP_GRANT_REGISTERING,
 	/* bind posted: the rkey is not handed out before its completion says it worked */
 	RCP_GRANT_BINDING,
 	/* bound (or the MR fallback): the client holds the rkey */
@@ -25,7 +27,7 @@ struct rcp_grant {
 	uint64_t offset;
 	uint64_t length;
 	enum rcp_rights rights;
-	struct ibv_mr *mr; /* exactly the granted range, for the window to be bound on */
+	struct ibv_mr *mr; /* exactly the granted range, or NULL: the window is on the region's */
 	struct ibv_mw *mw; /* NULL: MR fallback, the rkey is the region's */
 	bool bound;
 	uint32_t rkey;

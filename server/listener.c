@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/admission.h"
 #include "server/grant.h"
 #include "server/session.h"
 
@@ -44,6 +45,19 @@ void rcp_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 	}
 }
 
+/* sockaddr_host -- the numeric address alone, which per-source limits count */
+static void sockaddr_host(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const void *a = NULL;
+
+	if (sa && sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa && sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (!a || !inet_ntop(sa->sa_family, a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
 /* rcp_listener_port -- read back the bound port */
 uint16_t rcp_listener_port(const struct rcp_server *srv)
 {
@@ -54,18 +68,19 @@ uint16_t rcp_listener_port(const struct rcp_server *srv)
 	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
 }
 
-/* reject -- refuse a connect request, saying why in the private data, and drop its id */
+/* reject -- refuse a connect request, saying why in the private data in a way a client of
+ * that version understands, and drop its id */
 static void reject(struct rcp_server *srv, struct rdma_cm_id *id, const char *peer,
-		   enum rcp_reject_reason reason, const char *why)
+		   unsigned int version, enum rcp_reject_reason reason, const char *why)
 {
-	struct rcp_cm_reject rj = {.reason = reason};
+	struct rcp_cm_reject rj = {.reason = rcp_reject_for_version(reason, version)};
 	uint8_t pdata[RCP_CM_REJECT_LEN];
 	size_t len = 0;
 	int ret;
 
 	srv->cnt.refusals++;
-	rcp_warn(&srv->log, "refused connection from %s: %s (%s)", peer, why,
-		 rcp_reject_name(reason));
+	rcp_log(&srv->log, reason == RCP_REJECT_BUSY ? RCP_LOG_INFO : RCP_LOG_WARN,
+		"refused connection from %s: %s (%s)", peer, why, rcp_reject_name(rj.reason));
 	ret = rcp_cm_reject_encode(&rj, pdata, sizeof(pdata), &len);
 	if (ret)
 		len = 0;
@@ -78,50 +93,55 @@ static void reject(struct rcp_server *srv, struct rdma_cm_id *id, const char *pe
 /* on_connect_request -- the private data decides; then limits; then a session and accept */
 static void on_connect_request(struct rcp_server *srv, const struct cm_evt *e)
 {
+	const struct sockaddr *sa = (const struct sockaddr *)&e->id->route.addr.dst_addr;
+	struct rcp_session_peer p;
 	struct rcp_vb_conn_opts opts;
 	struct rcp_cm_private cp;
 	struct rcp_session *s = NULL;
 	char peer[64];
-	char why[128];
+	char src[48];
+	char why[160];
 	int ret;
 
-	rcp_sockaddr_str((const struct sockaddr *)&e->id->route.addr.dst_addr, peer, sizeof(peer));
+	rcp_sockaddr_str(sa, peer, sizeof(peer));
+	sockaddr_host(sa, src, sizeof(src));
 	rcp_dbg(&srv->log, "connect request from %s (%zu bytes of private data)", peer,
 		e->pdata_len);
 	ret = rcp_cm_private_decode(e->pdata, e->pdata_len, &cp);
 	if (ret == -EPROTONOSUPPORT) {
-		snprintf(why, sizeof(why), "protocol version %u, this daemon speaks %d",
-			 (unsigned int)cp.version, RCP_PROTO_VERSION);
-		reject(srv, e->id, peer, RCP_REJECT_BAD_VERSION, why);
+		snprintf(why, sizeof(why), "protocol version %u, this daemon speaks %d to %d",
+			 (unsigned int)cp.version, RCP_PROTO_VERSION_MIN, RCP_PROTO_VERSION);
+		reject(srv, e->id, peer, cp.version, RCP_REJECT_BAD_VERSION, why);
 		return;
 	}
 	if (ret) {
-		reject(srv, e->id, peer, RCP_REJECT_BAD_MAGIC, "not an rdmacpy client");
-		return;
-	}
-	if (srv->shutting_down) {
-		reject(srv, e->id, peer, RCP_REJECT_SHUTDOWN, "shutting down");
-		return;
-	}
-	if (srv->nsessions >= srv->cfg.max_clients) {
-		snprintf(why, sizeof(why), "%u clients connected, the limit (--max-clients)",
-			 srv->nsessions);
-		reject(srv, e->id, peer, RCP_REJECT_FULL, why);
+		reject(srv, e->id, peer, 1, RCP_REJECT_BAD_MAGIC, "not an rdmacpy client");
 		return;
 	}
 	if ((cp.flags & RCP_CM_F_NO_KEY) && !srv->cfg.no_auth) {
-		reject(srv, e->id, peer, RCP_REJECT_NEED_KEY, "client has no key, auth required");
+		reject(srv, e->id, peer, cp.version, RCP_REJECT_NEED_KEY,
+		       "client has no key, auth required");
 		return;
 	}
 	if (e->id->verbs != srv->ctx) {
 		/* the PD, and so every region and window, lives on the listening device */
-		reject(srv, e->id, peer, RCP_REJECT_FULL, "arrived on another RDMA device");
+		reject(srv, e->id, peer, cp.version, RCP_REJECT_FULL,
+		       "arrived on another RDMA device");
 		return;
 	}
-	ret = rcp_session_new(srv, e->id, peer, cp.nonce, &s);
+	ret = rcp_admit(srv, src, why, sizeof(why));
+	if (ret) {
+		reject(srv, e->id, peer, cp.version, (enum rcp_reject_reason)ret, why);
+		return;
+	}
+	p.peer = peer;
+	p.src = src;
+	p.version = cp.version;
+	p.nonce = cp.nonce;
+	ret = rcp_session_new(srv, e->id, &p, &s);
 	if (ret) {
 		snprintf(why, sizeof(why), "cannot set up a session: %s", strerror(-ret));
-		reject(srv, e->id, peer, RCP_REJECT_FULL, why);
+		reject(srv, e->id, peer, cp.version, RCP_REJECT_FULL, why);
 		return;
 	}
 	memset(&opts, 0, sizeof(opts));

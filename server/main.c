@@ -15,6 +15,8 @@
 #include "server/copy.h"
 #include "server/grant.h"
 #include "server/listener.h"
+#include "server/mw_probe.h"
+#include "server/worker.h"
 #include "server/region.h"
 #include "server/server.h"
 #include "server/session.h"
@@ -33,6 +35,13 @@ enum {
 	OPT_READY_FD,
 	OPT_VERSION,
 	OPT_CLUSTER_KEY,
+	OPT_MAX_JOBS,
+	OPT_WORKERS,
+	OPT_AUTH_TIMEOUT,
+	OPT_MAX_PENDING,
+	OPT_MAX_PENDING_SOURCE,
+	OPT_MAX_PER_SOURCE,
+	OPT_GRANT_MODE,
 };
 
 static const char usage_text[] =
@@ -51,8 +60,22 @@ static const char usage_text[] =
 	"                                 NAME:file:PATH[:SIZE][:ro|rw]  a file, MAP_SHARED;\n"
 	"                                 created or extended to SIZE when given\n"
 	"  -c, --config FILE            read settings from FILE (see below)\n"
-	"      --max-clients N          connections at once (default 64)\n"
+	"      --max-clients N          authenticated clients at once (default 64)\n"
 	"      --max-grants-per-client N  grants one client may hold (default 64)\n"
+	"      --max-jobs-per-client N  long requests (CHECKSUM, FLUSH, CREATE, DESTROY, COPY)\n"
+	"                               one client may have running (default 4; more: BUSY)\n"
+	"      --workers N              threads running long requests (default 4)\n"
+	"      --auth-timeout T         close a connection not authenticated within T\n"
+	"                               (default 5s; ms, s, m suffixes)\n"
+	"      --max-pending N          connections authenticating at once (default 16);\n"
+	"                               they never take a --max-clients slot\n"
+	"      --max-pending-per-source N  of which from one address (default 8)\n"
+	"      --max-per-source N       connections of any kind from one address (default 0:\n"
+	"                               no limit)\n"
+	"      --grant-mode auto|per-grant  auto (default): bind each grant's window on the\n"
+	"                               region's registration when a startup self-test shows\n"
+	"                               the device enforces window bounds, else register each\n"
+	"                               grant's range; per-grant: always register the range\n"
 	"      --max-dynamic-memory SIZE  bytes CREATE may allocate in all (default 256MiB)\n"
 	"      --allow-create           let clients CREATE and DESTROY anonymous regions\n"
 	"  -v, --verbose                log debug detail (every grant, every event)\n"
@@ -70,6 +93,9 @@ static const char usage_text[] =
 	"Config file: one setting per line, '#' starts a comment:\n"
 	"  listen = ADDR              port = N                 key-file = F\n"
 	"  no-auth = yes|no           max-clients = N          max-grants-per-client = N\n"
+	"  max-jobs-per-client = N    workers = N              auth-timeout = T\n"
+	"  max-pending = N            max-pending-per-source = N  max-per-source = N\n"
+	"  grant-mode = auto|per-grant\n"
 	"  max-dynamic-memory = SIZE  allow-create = yes|no    log-level = debug|info|warn|error\n"
 	"  syslog = yes|no            pid-file = F\n"
 	"  region NAME anon SIZE [ro|rw]\n"
@@ -109,6 +135,13 @@ static int parse_args(struct rcp_config *cfg, int argc, char **argv)
 		{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
 		{"max-grants-per-client", required_argument, NULL, OPT_MAX_GRANTS},
 		{"max-dynamic-memory", required_argument, NULL, OPT_MAX_DYNAMIC},
+		{"max-jobs-per-client", required_argument, NULL, OPT_MAX_JOBS},
+		{"workers", required_argument, NULL, OPT_WORKERS},
+		{"auth-timeout", required_argument, NULL, OPT_AUTH_TIMEOUT},
+		{"max-pending", required_argument, NULL, OPT_MAX_PENDING},
+		{"max-pending-per-source", required_argument, NULL, OPT_MAX_PENDING_SOURCE},
+		{"max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE},
+		{"grant-mode", required_argument, NULL, OPT_GRANT_MODE},
 		{"allow-create", no_argument, NULL, OPT_ALLOW_CREATE},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -136,16 +169,22 @@ static int parse_args(struct rcp_config *cfg, int argc, char **argv)
 		case OPT_MAX_CLIENTS:
 		case OPT_MAX_GRANTS:
 		case OPT_MAX_DYNAMIC:
+		case OPT_MAX_JOBS:
+		case OPT_WORKERS:
+		case OPT_AUTH_TIMEOUT:
+		case OPT_MAX_PENDING:
+		case OPT_MAX_PENDING_SOURCE:
+		case OPT_MAX_PER_SOURCE:
+		case OPT_GRANT_MODE:
 		case OPT_PID_FILE: {
-			/* the same code as the config file, so both spell settings alike */
-			const char *key = c == 'l'		 ? "listen"
-					  : c == 'p'		 ? "port"
-					  : c == 'k'		 ? "key-file"
-					  : c == OPT_MAX_CLIENTS ? "max-clients"
-					  : c == OPT_MAX_GRANTS	 ? "max-grants-per-client"
-					  : c == OPT_MAX_DYNAMIC ? "max-dynamic-memory"
-								 : "pid-file";
+			/* the same code as the config file, so both spell settings alike: the
+			 * long option's name is the config key */
+			const char *key = NULL;
+			size_t k;
 
+			for (k = 0; opts[k].name; k++)
+				if (opts[k].val == c)
+					key = opts[k].name;
 			snprintf(line, sizeof(line), "%s = %s", key, optarg);
 			ret = rcp_config_parse_line(cfg, line, err, sizeof(err));
 			break;
@@ -314,7 +353,9 @@ static void announce_ready(struct rcp_server *srv)
 	rcp_info(&srv->log, "ready: %s, %zu region%s, %s, grants as %s", srv->listen_str,
 		 srv->nregions, srv->nregions == 1 ? "" : "s",
 		 srv->cfg.no_auth ? "NO authentication" : "key authentication",
-		 srv->use_mw ? "type-2 memory windows" : "region MR rkeys (no MW support)");
+		 !srv->use_mw	     ? "region MR rkeys (no MW support)"
+		 : srv->mr_per_grant ? "type-2 memory windows, an MR per grant"
+				     : "type-2 memory windows on the region MR");
 	if (srv->cfg.ready_fd < 0) {
 		fprintf(stderr, "rdmacpyd: ready\n");
 		return;
@@ -349,6 +390,34 @@ static int load_regions(struct rcp_server *srv)
 	return 0;
 }
 
+/* choose_grant_mode -- where grants' windows are bound: asked of the device itself */
+static void choose_grant_mode(struct rcp_server *srv)
+{
+	enum rcp_mw_bounds b;
+	char why[256];
+
+	srv->mr_per_grant = true;
+	if (!srv->use_mw)
+		return;
+	if (srv->cfg.grant_mode == RCP_GRANT_MODE_PER_GRANT) {
+		rcp_info(&srv->log, "grants: a window on an MR of each grant's range (--grant-mode "
+				    "per-grant)");
+		return;
+	}
+	b = rcp_mw_probe(srv, why, sizeof(why));
+	srv->mr_per_grant = b != RCP_MW_BOUNDS_ENFORCED;
+	if (srv->mr_per_grant)
+		rcp_info(&srv->log,
+			 "grants: a window on an MR of each grant's range: the device's window "
+			 "bounds are %s (self-test: %s)",
+			 rcp_mw_bounds_str(b), why);
+	else
+		rcp_info(&srv->log,
+			 "grants: windows bound on the region's MR, no registration per grant: "
+			 "the device enforces window bounds (self-test: %s)",
+			 why);
+}
+
 /* server_start -- everything up to serving; on failure what was built is left for stop */
 static int server_start(struct rcp_server *srv)
 {
@@ -373,6 +442,12 @@ static int server_start(struct rcp_server *srv)
 	srv->base = event_base_new();
 	if (!srv->base)
 		return -ENOMEM;
+	ret = rcp_workers_new(srv->base, srv->cfg.workers, &srv->log, &srv->workers);
+	if (ret) {
+		rcp_err(&srv->log, "starting %u worker threads: %s", srv->cfg.workers,
+			strerror(-ret));
+		return ret;
+	}
 	ret = add_signal(srv, SIGTERM, &srv->sig_term);
 	if (!ret)
 		ret = add_signal(srv, SIGINT, &srv->sig_int);
@@ -402,6 +477,7 @@ static int server_start(struct rcp_server *srv)
 		rcp_err(&srv->log, "allocating a protection domain: %s", strerror(-ret));
 		return ret;
 	}
+	choose_grant_mode(srv);
 	ret = load_regions(srv);
 	if (ret)
 		return ret;
@@ -416,8 +492,9 @@ static void server_stop(struct rcp_server *srv)
 
 	while ((s = LIST_FIRST(&srv->sessions)))
 		rcp_session_delete(&s);
-	/* copies read the regions: their workers end before the regions go */
+	/* copies and long requests read the regions: they end before the regions go */
 	rcp_copy_stop_all(srv);
+	rcp_workers_delete(&srv->workers);
 	rcp_listener_stop(srv);
 	while (srv->nregions) {
 		struct rcp_region *r = srv->regions[srv->nregions - 1];
@@ -456,6 +533,7 @@ int main(int argc, char **argv)
 	memset(&srv, 0, sizeof(srv));
 	LIST_INIT(&srv.sessions);
 	LIST_INIT(&srv.copies);
+	LIST_INIT(&srv.creates);
 	rcp_config_init(&srv.cfg);
 	ret = parse_args(&srv.cfg, argc, argv);
 	if (ret) {

@@ -18,10 +18,13 @@
 
 struct rcp_copy;
 struct rcp_region;
+struct rcp_req;
 struct rcp_session;
+struct rcp_workers;
 
 LIST_HEAD(rcp_session_list, rcp_session);
 LIST_HEAD(rcp_copy_list, rcp_copy);
+LIST_HEAD(rcp_req_list, rcp_req);
 
 /* Counters the daemon keeps itself; STAT adds the ones it computes (stats.c). */
 struct rcp_counters {
@@ -34,6 +37,11 @@ struct rcp_counters {
 	uint64_t mw_active;
 	uint64_t copies_total;
 	uint64_t bytes_copied;
+	uint64_t auth_timeouts;
+	uint64_t pending_evicted;
+	uint64_t jobs_refused;
+	uint64_t flushes;
+	uint64_t bytes_flushed;
 };
 
 struct rcp_server {
@@ -52,6 +60,10 @@ struct rcp_server {
 	struct ibv_pd *pd;	 /* one PD: every MR, MW and session QP lives on it */
 	struct rcp_vb_caps caps;
 	bool use_mw; /* false: grants fall back to the region MR's rkey */
+	/* true: the device checks a window against the MR under it, not its own bounds, so each
+	 * grant's window sits on an MR of exactly its range (found by mw_probe.c at startup) */
+	bool mr_per_grant;
+	struct rcp_workers *workers; /* long requests run here, off the loop */
 
 	struct rcp_auth_key key;
 	struct rcp_auth_key cluster_key; /* what COPY authenticates with at other daemons */
@@ -59,10 +71,12 @@ struct rcp_server {
 
 	struct rcp_region **regions; /* in LIST order */
 	size_t nregions;
-	uint64_t bytes_dynamic;
+	uint64_t bytes_dynamic;	     /* of CREATEd regions, those being created included */
+	struct rcp_req_list creates; /* CREATEs running: their names are taken */
 
 	struct rcp_session_list sessions;
-	uint32_t nsessions;
+	uint32_t nsessions; /* all of them, pending ones included */
+	uint32_t npending;  /* not authenticated yet */
 	uint64_t next_serial;
 
 	struct rcp_copy_list copies; /* running third-party copies (copy.c) */

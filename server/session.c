@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/admission.h"
 #include "server/copy.h"
 #include "server/grant.h"
 #include "server/handlers.h"
+#include "server/jobs.h"
 
 #define SEND_F_BUSY   0x1u /* the buffer holds a message the device has not finished with */
 #define SEND_F_ANSWER 0x2u /* the message answers a request: it ends that request's flight */
@@ -97,7 +99,7 @@ static int send_msg(struct rcp_session *s, const struct rcp_msg *m, unsigned int
 		b = malloc(sizeof(*b));
 		if (!b)
 			return -ENOMEM;
-		ret = rcp_msg_encode(m, b->buf, sizeof(b->buf), &b->len);
+		ret = rcp_msg_encode_version(m, s->version, b->buf, sizeof(b->buf), &b->len);
 		if (ret) {
 			free(b);
 			goto err_encode;
@@ -106,7 +108,8 @@ static int send_msg(struct rcp_session *s, const struct rcp_msg *m, unsigned int
 		STAILQ_INSERT_TAIL(&s->backlog, b, link);
 		return 0;
 	}
-	ret = rcp_msg_encode(m, send_buf(s, (unsigned int)slot), RCP_MSG_MAX, &len);
+	ret = rcp_msg_encode_version(m, s->version, send_buf(s, (unsigned int)slot), RCP_MSG_MAX,
+				     &len);
 	if (ret)
 		goto err_encode;
 	return post_send_slot(s, (unsigned int)slot, len, flags);
@@ -241,8 +244,8 @@ void rcp_session_established(struct rcp_session *s)
 			     (srv->cfg.no_auth ? RCP_CAP_NO_AUTH : 0) | RCP_CAP_COPY |
 			     (srv->cfg.allow_create ? RCP_CAP_CREATE : 0);
 	s->state = RCP_SESSION_AUTHENTICATING;
-	rcp_info(&srv->log, "client %s: connected (session %llu, %u of %u)", s->peer,
-		 (unsigned long long)s->serial, srv->nsessions, srv->cfg.max_clients);
+	rcp_info(&srv->log, "client %s: connected (session %llu, protocol %u, %u authenticating)",
+		 s->peer, (unsigned long long)s->serial, s->version, srv->npending);
 	if (send_msg(s, &m, 0))
 		rcp_session_close(s, "cannot send CHALLENGE");
 }
@@ -266,9 +269,16 @@ static void do_auth(struct rcp_session *s, const struct rcp_msg *m)
 		rcp_auth_server_mac(&srv->key, s->server_nonce, s->client_nonce,
 				    reply.u.auth_ok.mac);
 	}
+	if (rcp_admission_authenticated(s)) {
+		rcp_session_fail(s, m->hdr.req_id, RCP_ERR_LIMIT,
+				 "%u clients connected, the limit (--max-clients)",
+				 srv->nsessions - srv->npending);
+		return;
+	}
 	s->state = RCP_SESSION_READY;
-	rcp_info(&srv->log, "client %s: authenticated%s", s->peer,
-		 srv->cfg.no_auth ? " (no-auth mode)" : "");
+	rcp_info(&srv->log, "client %s: authenticated%s (%u of %u clients)", s->peer,
+		 srv->cfg.no_auth ? " (no-auth mode)" : "", srv->nsessions - srv->npending,
+		 srv->cfg.max_clients);
 	rcp_session_reply(s, &reply);
 }
 
@@ -372,8 +382,8 @@ static void cq_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* rcp_session_new -- everything a connection needs before it is accepted */
-int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id, const char *peer,
-		    const uint8_t *client_nonce, struct rcp_session **sp)
+int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id,
+		    const struct rcp_session_peer *p, struct rcp_session **sp)
 {
 	const size_t buf_len = (size_t)(RCP_SESSION_NRECV + RCP_SESSION_NSEND) * RCP_MSG_MAX;
 	struct ibv_qp_init_attr attr;
@@ -388,10 +398,13 @@ int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id, const char *p
 	s->id = id;
 	s->state = RCP_SESSION_CONNECTING;
 	s->serial = ++srv->next_serial;
-	snprintf(s->peer, sizeof(s->peer), "%s", peer);
-	memcpy(s->client_nonce, client_nonce, RCP_NONCE_LEN);
+	s->version = p->version;
+	snprintf(s->peer, sizeof(s->peer), "%s", p->peer);
+	snprintf(s->src, sizeof(s->src), "%s", p->src);
+	memcpy(s->client_nonce, p->nonce, RCP_NONCE_LEN);
 	TAILQ_INIT(&s->grants);
 	STAILQ_INIT(&s->backlog);
+	LIST_INIT(&s->reqs);
 
 	ret = rcp_vb_create_comp_channel(srv->ctx, &s->cc);
 	if (ret)
@@ -441,6 +454,9 @@ int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id, const char *p
 		ret = -ENOMEM;
 		goto err_free_event;
 	}
+	ret = rcp_admission_start(s);
+	if (ret)
+		goto err_stop_admission;
 	id->context = s;
 	LIST_INSERT_HEAD(&srv->sessions, s, link);
 	srv->nsessions++;
@@ -448,6 +464,8 @@ int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id, const char *p
 	*sp = s;
 	return 0;
 
+err_stop_admission:
+	rcp_admission_stop(s);
 err_free_event:
 	event_free(s->cq_event);
 err_destroy_qp:
@@ -478,6 +496,8 @@ void rcp_session_delete(struct rcp_session **sp)
 	s = *sp;
 	srv = s->srv;
 	s->state = RCP_SESSION_CLOSED;
+	rcp_admission_stop(s);
+	rcp_reqs_session_gone(s);
 	rcp_copy_session_gone(s);
 	rcp_grant_release_all(s);
 	event_free(s->cq_event);

@@ -57,7 +57,12 @@ struct rcp_session {
 	struct rdma_cm_id *id;
 	enum rcp_session_state state;
 	uint64_t serial;
-	char peer[64]; /* "198.18.0.1:40000", for every log line about this client */
+	uint16_t version; /* the protocol version the client proposed: replies are in it */
+	char peer[64];	  /* "198.18.0.1:40000", for every log line about this client */
+	char src[48];	  /* "198.18.0.1": what per-source limits count */
+	uint64_t connected_ms;
+	bool pending;		  /* not authenticated yet: counted in srv->npending */
+	struct event *auth_timer; /* closes a pending session at the deadline */
 	uint8_t client_nonce[RCP_NONCE_LEN];
 	uint8_t server_nonce[RCP_NONCE_LEN];
 
@@ -74,12 +79,24 @@ struct rcp_session {
 	struct rcp_grant_list grants;
 	uint32_t ngrants;
 	uint32_t next_grant_id;
+
+	struct rcp_req_list reqs; /* long requests on the workers (jobs.c) */
+	uint32_t nlong;		  /* of which count against --max-jobs-per-client */
+};
+
+/* What a connect request brings. */
+struct rcp_session_peer {
+	const char *peer; /* address:port */
+	const char *src;  /* address */
+	uint16_t version; /* the protocol version it proposed (checked) */
+	const uint8_t *nonce;
 };
 
 /* rcp_session_new -- CQ, completion channel (in the loop), QP on the shared PD, buffers, posted
- * receives, for a connect request on id. Does not accept. Returns 0 or -errno. */
-int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id, const char *peer,
-		    const uint8_t *client_nonce, struct rcp_session **sp);
+ * receives and the authentication deadline, for a connect request on id. The session is
+ * pending until it authenticates. Does not accept. Returns 0 or -errno. */
+int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id,
+		    const struct rcp_session_peer *p, struct rcp_session **sp);
 
 /* rcp_session_delete -- revoke grants, destroy QP, CQ, channel, buffers and the cm id; NULL
  * fine; clears *sp. Never called from the session's own completion handler. */

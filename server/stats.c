@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "server/region.h"
+#include "server/worker.h"
 
 /* rcp_stats_fill -- counters as of now */
 void rcp_stats_fill(const struct rcp_server *srv, struct rcp_msg_stat_reply *out)
@@ -12,7 +13,7 @@ void rcp_stats_fill(const struct rcp_server *srv, struct rcp_msg_stat_reply *out
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	out->clients_connected = srv->nsessions;
+	out->clients_connected = srv->nsessions - srv->npending;
 	out->clients_total = srv->cnt.clients_total;
 	out->grants_active = srv->cnt.grants_active;
 	out->grants_total = srv->cnt.grants_total;
@@ -29,6 +30,22 @@ void rcp_stats_fill(const struct rcp_server *srv, struct rcp_msg_stat_reply *out
 	out->bytes_copied = srv->cnt.bytes_copied;
 	out->mw_fallback = srv->use_mw ? 0 : 1;
 	out->uptime_ms = rcp_now_ms() - srv->start_ms;
+	out->clients_pending = srv->npending;
+	out->auth_timeouts = srv->cnt.auth_timeouts;
+	out->pending_evicted = srv->cnt.pending_evicted;
+	if (srv->workers) {
+		struct rcp_workers_stats w;
+
+		rcp_workers_stats(srv->workers, &w);
+		out->jobs_queued = w.queued;
+		out->jobs_running = w.running;
+		out->jobs_total = w.total;
+		out->jobs_cancelled = w.cancelled;
+	}
+	out->jobs_refused = srv->cnt.jobs_refused;
+	out->grant_mr_per_grant = srv->use_mw && srv->mr_per_grant ? 1 : 0;
+	out->flushes = srv->cnt.flushes;
+	out->bytes_flushed = srv->cnt.bytes_flushed;
 }
 
 /* rcp_stats_log -- the counters on one line, for the operator */

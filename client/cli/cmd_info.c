@@ -71,7 +71,7 @@ out:
 int cli_cmd_stat(const struct cli_opts *o, int argc, char **argv)
 {
 	struct rdmacpy_conn *conn = NULL;
-	struct rdmacpy_stats st;
+	struct rdmacpy_stats st = {.size = sizeof(st)};
 	int rc;
 
 	if (argc != 1) {
@@ -107,6 +107,17 @@ int cli_cmd_stat(const struct cli_opts *o, int argc, char **argv)
 			{"bytes_copied", st.bytes_copied},
 			{"mw_fallback", st.mw_fallback},
 			{"uptime_ms", st.uptime_ms},
+			{"clients_pending", st.clients_pending},
+			{"auth_timeouts", st.auth_timeouts},
+			{"pending_evicted", st.pending_evicted},
+			{"jobs_queued", st.jobs_queued},
+			{"jobs_running", st.jobs_running},
+			{"jobs_total", st.jobs_total},
+			{"jobs_refused", st.jobs_refused},
+			{"jobs_cancelled", st.jobs_cancelled},
+			{"grant_mr_per_grant", st.grant_mr_per_grant},
+			{"flushes", st.flushes},
+			{"bytes_flushed", st.bytes_flushed},
 		};
 		size_t n = sizeof(rows) / sizeof(rows[0]);
 

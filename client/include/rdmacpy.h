@@ -165,9 +165,12 @@ struct rdmacpy_range {
 	uint64_t length;
 };
 
-/* The daemon's counters (rdmacpy_stat). */
+/* The daemon's counters (rdmacpy_stat). Set size to sizeof(struct rdmacpy_stats) first: the
+ * library fills only what fits, so a program built against an older, shorter struct keeps
+ * working when counters are added. */
 struct rdmacpy_stats {
-	uint64_t clients_connected;
+	size_t size;
+	uint64_t clients_connected; /* authenticated connections now */
 	uint64_t clients_total;
 	uint64_t grants_active;
 	uint64_t grants_total;
@@ -183,6 +186,17 @@ struct rdmacpy_stats {
 	uint64_t bytes_copied;
 	uint64_t mw_fallback;
 	uint64_t uptime_ms;
+	uint64_t clients_pending;    /* connections still authenticating */
+	uint64_t auth_timeouts;	     /* closed for not authenticating in time */
+	uint64_t pending_evicted;    /* closed to make room for newer connections */
+	uint64_t jobs_queued;	     /* long requests waiting for a daemon worker */
+	uint64_t jobs_running;	     /* long requests a worker runs now */
+	uint64_t jobs_total;	     /* long requests started */
+	uint64_t jobs_refused;	     /* refused: over the per-client bound */
+	uint64_t jobs_cancelled;     /* cancelled: the requester went away */
+	uint64_t grant_mr_per_grant; /* 1: each grant registers its own range */
+	uint64_t flushes;	     /* FLUSH requests answered */
+	uint64_t bytes_flushed;	     /* bytes FLUSH wrote to files */
 };
 
 /* This connection's own counters (rdmacpy_conn_counters). */
@@ -262,7 +276,8 @@ RDMACPY_EXPORT int rdmacpy_flush(struct rdmacpy_conn *c, const struct rdmacpy_gr
 RDMACPY_EXPORT int rdmacpy_checksum(struct rdmacpy_conn *c, const char *region, uint64_t offset,
 				    uint64_t length, uint8_t out[RDMACPY_CHECKSUM_LEN]);
 
-/* rdmacpy_stat -- the daemon's counters */
+/* rdmacpy_stat -- the daemon's counters into out (out->size set by the caller; a daemon that
+ * does not know a counter reports 0 for it) */
 RDMACPY_EXPORT int rdmacpy_stat(struct rdmacpy_conn *c, struct rdmacpy_stats *out);
 
 /* rdmacpy_copy_progress_fn -- how far a third-party copy has come: done of total bytes */

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "client/lib/internal.h"
 
 #define CLOSE_GRACE_MS 1000 /* how long close waits for in-flight WRs and DISCONNECTED */
@@ -179,8 +181,10 @@ void rcp_conn_cm_events(struct rdmacpy_conn *c)
 	}
 }
 
-/* cm_reject_err -- why the daemon refused, from the reject's private data */
-static int cm_reject_err(struct rdmacpy_conn *c, const struct rdma_cm_event *ev)
+/* cm_reject_err -- why the daemon refused, from the reject's private data; a refusal a new
+ * attempt may get past marks q for retry */
+static int cm_reject_err(struct rdmacpy_conn *c, struct rcp_cli_qp *q,
+			 const struct rdma_cm_event *ev)
 {
 	struct rcp_cm_reject rej;
 
@@ -189,6 +193,14 @@ static int cm_reject_err(struct rdmacpy_conn *c, const struct rdma_cm_event *ev)
 				  &rej)) {
 		rcp_conn_set_error(c, "the daemon refused the connection: %s (its version %u)",
 				   rcp_reject_name(rej.reason), rej.version);
+		if (rej.reason == RCP_REJECT_BUSY) {
+			q->retry = true;
+		} else if (rej.reason == RCP_REJECT_BAD_VERSION && rej.version < q->version &&
+			   rcp_version_ok(rej.version)) {
+			/* an older daemon: speak its version */
+			q->version = rej.version;
+			q->retry = true;
+		}
 		return rcp_cli_err_reject(rej.reason);
 	}
 	rcp_conn_set_error(c, "connection rejected (status %d): no daemon listening?", ev->status);
@@ -233,7 +245,7 @@ static int cm_wait(struct rdmacpy_conn *c, struct rcp_cli_qp *q, enum rdma_cm_ev
 			return 0;
 		}
 		if (type == RDMA_CM_EVENT_REJECTED)
-			ret = cm_reject_err(c, ev);
+			ret = cm_reject_err(c, q, ev);
 		else
 			ret = type == RDMA_CM_EVENT_ADDR_ERROR ? RDMACPY_E_NODEV
 							       : RDMACPY_E_CONNECT;
@@ -393,7 +405,7 @@ int rcp_ctrl_start(struct rcp_cli_qp *q, struct rcp_msg *req)
 	if (++q->next_req_id == 0)
 		q->next_req_id = 1;
 	req->hdr.req_id = q->next_req_id;
-	ret = rcp_msg_encode(req, q->send_buf, RCP_MSG_MAX, &len);
+	ret = rcp_msg_encode_version(req, q->version, q->send_buf, RCP_MSG_MAX, &len);
 	if (ret)
 		return rcp_cli_err(ret);
 	ret = rcp_xfer_wait(c, sq_slot_ready, q, c->opts.timeout_ms);
@@ -421,6 +433,8 @@ static int handshake(struct rcp_cli_qp *q, const uint8_t nonce[RCP_NONCE_LEN])
 
 	q->want_challenge = true;
 	ret = wait_reply(q, RCP_MSG_CHALLENGE, 0, &m, c->opts.timeout_ms);
+	if (ret == RDMACPY_E_BROKEN)
+		q->retry = true; /* closed before a word: evicted from a full pool, try again */
 	if (ret)
 		return ret;
 	memcpy(server_nonce, m.u.challenge.nonce, sizeof(server_nonce));
@@ -434,6 +448,8 @@ static int handshake(struct rcp_cli_qp *q, const uint8_t nonce[RCP_NONCE_LEN])
 	if (!no_auth)
 		rcp_auth_client_mac(&c->key, server_nonce, nonce, m.u.auth.mac);
 	ret = rcp_ctrl_call(q, &m, RCP_MSG_AUTH_OK, &m);
+	if (ret == RDMACPY_E_BROKEN)
+		q->retry = true; /* closed without an ERROR: not refused, evicted */
 	if (ret)
 		return ret;
 	if (no_auth) {
@@ -614,7 +630,7 @@ static int qp_connect(struct rdmacpy_conn *c, struct rcp_cli_qp *q, const struct
 	ret = cm_wait(c, q, RDMA_CM_EVENT_ROUTE_RESOLVED, deadline_ns);
 	if (ret)
 		return ret;
-	if (q->idx == 0) {
+	if (!c->pd) {
 		ret = device_setup(c, q->id);
 		if (ret)
 			return ret;
@@ -626,6 +642,7 @@ static int qp_connect(struct rdmacpy_conn *c, struct rcp_cli_qp *q, const struct
 	if (ret)
 		return ret;
 	rcp_auth_nonce(priv.nonce);
+	priv.version = q->version;
 	priv.flags = c->have_key ? 0 : RCP_CM_F_NO_KEY;
 	ret = rcp_cm_private_encode(&priv, pdata, sizeof(pdata), &plen);
 	if (ret)
@@ -638,6 +655,52 @@ static int qp_connect(struct rdmacpy_conn *c, struct rcp_cli_qp *q, const struct
 		return ret;
 	q->established = true;
 	return handshake(q, priv.nonce);
+}
+
+static void qp_teardown(struct rcp_cli_qp *q);
+
+/* qp_reset -- back to before qp_connect, for another attempt: nothing else is in flight while
+ * connecting, so the failure that attempt recorded is forgotten with it */
+static void qp_reset(struct rdmacpy_conn *c, struct rcp_cli_qp *q)
+{
+	uint16_t version = q->version;
+	unsigned int idx = q->idx;
+
+	if (q->established)
+		rcp_vb_disconnect(q->id);
+	q->established = false;
+	if (q->notify_pending)
+		c->notify_pending--;
+	qp_teardown(q);
+	memset(q, 0, sizeof(*q));
+	q->conn = c;
+	q->idx = idx;
+	q->version = version;
+	c->broken = false;
+	c->broken_err = 0;
+}
+
+/* qp_connect_retry -- qp_connect, again after a short, growing, jittered pause while the
+ * failure is one another attempt may get past and the deadline allows */
+static int qp_connect_retry(struct rdmacpy_conn *c, struct rcp_cli_qp *q,
+			    const struct sockaddr *dst, uint64_t deadline_ns)
+{
+	unsigned int pause_ms = 10;
+	unsigned int attempt;
+	int ret;
+
+	for (attempt = 1;; attempt++) {
+		ret = qp_connect(c, q, dst, deadline_ns);
+		if (!ret || !q->retry || ms_left(deadline_ns) == 0)
+			return ret;
+		rcp_dbg(&c->log, "qp %u: attempt %u: %s; trying again", q->idx, attempt,
+			c->last_error);
+		qp_reset(c, q);
+		/* spread the retries of many clients refused at once */
+		poll(NULL, 0, (int)(pause_ms / 2 + randombytes_uniform(pause_ms)));
+		if (pause_ms < 500)
+			pause_ms *= 2;
+	}
 }
 
 /* rdmacpy_connect -- connect to the daemon at host:port and authenticate */
@@ -674,6 +737,7 @@ int rdmacpy_connect(const char *host, uint16_t port, const struct rdmacpy_conn_o
 	for (i = 0; i < c->nqp; i++) {
 		c->qp[i].conn = c;
 		c->qp[i].idx = i;
+		c->qp[i].version = RCP_PROTO_VERSION;
 	}
 	ret = rcp_vb_create_event_channel(&c->ch);
 	if (ret) {
@@ -687,7 +751,7 @@ int rdmacpy_connect(const char *host, uint16_t port, const struct rdmacpy_conn_o
 	}
 	/* one rdma_cm connection per QP: each is its own authenticated session */
 	for (i = 0; i < c->nqp; i++) {
-		ret = qp_connect(c, &c->qp[i], (const struct sockaddr *)&dst, deadline);
+		ret = qp_connect_retry(c, &c->qp[i], (const struct sockaddr *)&dst, deadline);
 		if (ret)
 			goto err_close;
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* ctrl.c -- control requests: list, open/close grants, flush, checksum, stat, counters */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,24 +232,55 @@ int rdmacpy_checksum(struct rdmacpy_conn *c, const char *region, uint64_t offset
 	return 0;
 }
 
-/* rdmacpy_stat -- the daemon's counters */
+/* rdmacpy_stat -- the daemon's counters, as much of them as the caller's struct holds */
 int rdmacpy_stat(struct rdmacpy_conn *c, struct rdmacpy_stats *out)
 {
 	const struct rcp_msg_stat_reply *s;
+	struct rdmacpy_stats all;
 	struct rcp_msg req;
 	struct rcp_msg rep;
+	size_t size;
 	int ret;
 
-	if (!c || !out)
+	if (!c || !out || out->size < offsetof(struct rdmacpy_stats, clients_connected))
 		return RDMACPY_E_INVAL;
+	size = out->size < sizeof(all) ? out->size : sizeof(all);
 	rcp_msg_init(&req, RCP_MSG_STAT, 0);
 	ret = rcp_ctrl_call(&c->qp[0], &req, RCP_MSG_STAT_REPLY, &rep);
 	if (ret)
 		return ret;
 	s = &rep.u.stat_reply;
-#define RCP_STAT_COPY(name) out->name = s->name;
-	RCP_STAT_FIELDS(RCP_STAT_COPY)
-#undef RCP_STAT_COPY
+	/* named one by one: the public struct is an ABI, the wire's list is not */
+	memset(&all, 0, sizeof(all));
+	all.clients_connected = s->clients_connected;
+	all.clients_total = s->clients_total;
+	all.grants_active = s->grants_active;
+	all.grants_total = s->grants_total;
+	all.mw_active = s->mw_active;
+	all.regions = s->regions;
+	all.bytes_registered = s->bytes_registered;
+	all.bytes_dynamic = s->bytes_dynamic;
+	all.refusals = s->refusals;
+	all.requests = s->requests;
+	all.auth_failures = s->auth_failures;
+	all.copies_active = s->copies_active;
+	all.copies_total = s->copies_total;
+	all.bytes_copied = s->bytes_copied;
+	all.mw_fallback = s->mw_fallback;
+	all.uptime_ms = s->uptime_ms;
+	all.clients_pending = s->clients_pending;
+	all.auth_timeouts = s->auth_timeouts;
+	all.pending_evicted = s->pending_evicted;
+	all.jobs_queued = s->jobs_queued;
+	all.jobs_running = s->jobs_running;
+	all.jobs_total = s->jobs_total;
+	all.jobs_refused = s->jobs_refused;
+	all.jobs_cancelled = s->jobs_cancelled;
+	all.grant_mr_per_grant = s->grant_mr_per_grant;
+	all.flushes = s->flushes;
+	all.bytes_flushed = s->bytes_flushed;
+	all.size = out->size;
+	memcpy(out, &all, size);
 	return 0;
 }
 

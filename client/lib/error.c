@@ -137,6 +137,8 @@ int rcp_cli_err_reject(enum rcp_reject_reason reason)
 		return RDMACPY_E_SHUTDOWN;
 	case RCP_REJECT_NEED_KEY:
 		return RDMACPY_E_AUTH;
+	case RCP_REJECT_BUSY:
+		return RDMACPY_E_BUSY;
 	default:
 		return RDMACPY_E_PROTO;
 	}

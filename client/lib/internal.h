@@ -142,9 +142,13 @@ struct rcp_cli_qp {
 	bool have_reply;
 	struct rcp_msg reply;
 	uint32_t caps;
+	uint16_t version; /* the protocol version this QP's session speaks */
 	bool established;
 	bool broken;
 	int broken_err; /* RDMACPY_E_* */
+	/* connecting: the attempt failed in a way a new attempt may fix (the daemon was busy,
+	 * closed the connection before authentication, or speaks an older version) */
+	bool retry;
 	/* planning scratch for one batch */
 	struct rcp_sgl_wr plan[RCP_CLI_BATCH];
 	struct ibv_send_wr wr[RCP_CLI_BATCH];

@@ -270,7 +270,7 @@ Test(rdma_client, random__adaptive_4qp)
 Test(rdma_client, control__list_stat_checksum_flush)
 {
 	struct rdmacpy_region_info ri[8];
-	struct rdmacpy_stats st;
+	struct rdmacpy_stats st = {.size = sizeof(st)};
 	struct rdmacpy_grant *g = NULL;
 	struct rdmacpy_conn *c = conn_open(RDMACPY_MOD_MODERATED, 1);
 	uint8_t want[RDMACPY_CHECKSUM_LEN];

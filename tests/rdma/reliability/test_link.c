@@ -107,7 +107,7 @@ Test(link, cut__ops_fail_within_the_timeout_then_a_new_connection_works)
 	static uint8_t buf[2 * MiB];
 	struct rdmacpy_grant *g = NULL;
 	struct rdmacpy_conn *c = NULL;
-	struct rdmacpy_stats st;
+	struct rdmacpy_stats st = {.size = sizeof(st)};
 	const char *ip;
 	const char *key;
 	uint64_t t_cut;

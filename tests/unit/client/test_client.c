@@ -218,7 +218,7 @@ Test(client_ctrl, list_open_stat_checksum_flush)
 {
 	struct rdmacpy_conn_opts o;
 	struct rdmacpy_region_info r[4];
-	struct rdmacpy_stats st;
+	struct rdmacpy_stats st = {.size = sizeof(st)};
 	struct rdmacpy_grant *g = NULL;
 	struct rdmacpy_conn *c;
 	uint8_t sum[RDMACPY_CHECKSUM_LEN];

@@ -62,7 +62,7 @@ Test(client_copy, copy__progress_then_reply)
 Test(client_copy, copy__error_reply_mapped_and_connection_still_usable)
 {
 	struct peer_cfg cfg = {.copy_err = RCP_ERR_NOENT};
-	struct rdmacpy_stats st;
+	struct rdmacpy_stats st = {.size = sizeof(st)};
 	struct rdmacpy_conn *c;
 	struct seen s = {0};
 	uint64_t bytes = 7;

@@ -63,6 +63,8 @@ static void sample(struct rcp_msg *m, enum rcp_msg_type type)
 	uint32_t i;
 
 	rcp_msg_init(m, type, 0x11223344);
+	/* what a decoder reports back, so that a roundtrip compares equal */
+	m->hdr.version = RCP_PROTO_VERSION;
 	switch (type) {
 	case RCP_MSG_CHALLENGE:
 		m->hdr.req_id = 0;
@@ -134,6 +136,8 @@ static void sample(struct rcp_msg *m, enum rcp_msg_type type)
 		RCP_STAT_FIELDS(SET_STAT);
 #undef SET_STAT
 		m->u.stat_reply.mw_fallback = 1;
+		m->u.stat_reply.grant_mr_per_grant = 1;
+		m->u.stat_reply.count = RCP_STAT_COUNT;
 		break;
 	}
 	case RCP_MSG_CREATE:
@@ -187,8 +191,14 @@ static size_t encode_sample(enum rcp_msg_type type)
 static void roundtrip(const struct rcp_msg *m, size_t want_len, struct rcp_msg *out)
 {
 	uint8_t again[RCP_MSG_MAX];
+	struct rcp_msg want = *m;
 	size_t len = 0;
 	size_t len2 = 0;
+
+	/* version 0 means the current one; the decoder says which it read */
+	if (!want.hdr.version)
+		want.hdr.version = RCP_PROTO_VERSION;
+	m = &want;
 
 	cr_assert_eq(rcp_msg_encode(m, buf, sizeof(buf), &len), 0);
 	cr_assert_eq(len, want_len, "%s: %zu bytes, want %zu", rcp_msg_type_name(m->hdr.type), len,
@@ -426,11 +436,110 @@ Test(proto, roundtrip__stat_reply)
 {
 	struct rcp_msg d;
 
-	roundtrip_type(RCP_MSG_STAT_REPLY, 128, &d);
+	roundtrip_type(RCP_MSG_STAT_REPLY, 8 + RCP_STAT_COUNT * 8, &d);
+	cr_assert_eq(d.u.stat_reply.count, RCP_STAT_COUNT);
 	cr_assert_eq(d.u.stat_reply.clients_connected, 1000);
 	cr_assert_eq(d.u.stat_reply.grants_total, 1003);
 	cr_assert_eq(d.u.stat_reply.mw_fallback, 1);
-	cr_assert_eq(d.u.stat_reply.uptime_ms, 1000 + RCP_STAT_COUNT - 1);
+	cr_assert_eq(d.u.stat_reply.uptime_ms, 1015);
+	cr_assert_eq(d.u.stat_reply.bytes_flushed, 1000 + RCP_STAT_COUNT - 1);
+}
+
+Test(proto, stat_reply__version_1_carries_the_first_16)
+{
+	struct rcp_msg m;
+	struct rcp_msg d;
+	size_t len = 0;
+
+	sample(&m, RCP_MSG_STAT_REPLY);
+	cr_assert_eq(rcp_msg_encode_version(&m, 1, buf, sizeof(buf), &len), 0);
+	cr_assert_eq(len, RCP_HDR_LEN + 128);
+	cr_assert_eq(buf[HDR(version)], 1);
+	cr_assert_eq(rcp_msg_decode(buf, len, &d), 0);
+	cr_assert_eq(d.hdr.version, 1);
+	cr_assert_eq(d.u.stat_reply.count, RCP_STAT_V1_COUNT);
+	cr_assert_eq(d.u.stat_reply.uptime_ms, 1015);
+	cr_assert_eq(d.u.stat_reply.clients_pending, 0, "not in version 1");
+	cr_assert_eq(d.u.stat_reply.bytes_flushed, 0, "not in version 1");
+}
+
+Test(proto, stat_reply__unknown_counters_are_skipped)
+{
+	struct rcp_msg m;
+	struct rcp_msg d;
+	size_t len = 0;
+
+	/* a newer daemon sends two counters this side does not know */
+	sample(&m, RCP_MSG_STAT_REPLY);
+	cr_assert_eq(rcp_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	put_le64(len, 77);
+	put_le64(len + 8, 78);
+	put_le32(PAY(stat_reply_v2, count), RCP_STAT_COUNT + 2);
+	put_le16(HDR(length), (uint16_t)(len + 16 - RCP_HDR_LEN));
+	cr_assert_eq(rcp_msg_decode(buf, len + 16, &d), 0);
+	cr_assert_eq(d.u.stat_reply.count, RCP_STAT_COUNT + 2);
+	cr_assert_eq(d.u.stat_reply.bytes_flushed, 1000 + RCP_STAT_COUNT - 1);
+}
+
+Test(proto, stat_reply__an_older_daemon_s_shorter_list)
+{
+	struct rcp_msg d;
+	size_t len = encode_sample(RCP_MSG_STAT_REPLY);
+	size_t shorter = len - (RCP_STAT_COUNT - RCP_STAT_V1_COUNT) * 8;
+
+	put_le32(PAY(stat_reply_v2, count), RCP_STAT_V1_COUNT);
+	put_le16(HDR(length), (uint16_t)(shorter - RCP_HDR_LEN));
+	cr_assert_eq(rcp_msg_decode(buf, shorter, &d), 0);
+	cr_assert_eq(d.u.stat_reply.count, RCP_STAT_V1_COUNT);
+	cr_assert_eq(d.u.stat_reply.uptime_ms, 1015);
+	cr_assert_eq(d.u.stat_reply.clients_pending, 0);
+}
+
+Test(proto, stat_reply__count_out_of_bounds_or_not_matching)
+{
+	size_t len = encode_sample(RCP_MSG_STAT_REPLY);
+
+	put_le32(PAY(stat_reply_v2, count), RCP_STAT_V1_COUNT - 1);
+	expect_decode(len, -EBADMSG);
+	put_le32(PAY(stat_reply_v2, count), RCP_STAT_WIRE_MAX + 1);
+	expect_decode(len, -EBADMSG);
+	put_le32(PAY(stat_reply_v2, count), RCP_STAT_COUNT + 1);
+	expect_decode(len, -EBADMSG);
+	put_le32(PAY(stat_reply_v2, count), RCP_STAT_COUNT);
+	put_le32(PAY(stat_reply_v2, reserved), 1);
+	expect_decode(len, -EBADMSG);
+}
+
+Test(proto, version__a_request_in_version_1_decodes)
+{
+	struct rcp_msg m;
+	struct rcp_msg d;
+	size_t len = 0;
+
+	sample(&m, RCP_MSG_OPEN);
+	cr_assert_eq(rcp_msg_encode_version(&m, 1, buf, sizeof(buf), &len), 0);
+	cr_assert_eq(rcp_msg_decode(buf, len, &d), 0);
+	cr_assert_eq(d.hdr.version, 1);
+	cr_assert_str_eq(d.u.open.name, m.u.open.name);
+}
+
+Test(proto, version__encode_refuses_what_it_does_not_speak)
+{
+	struct rcp_msg m;
+	size_t len = 0;
+
+	sample(&m, RCP_MSG_LIST);
+	cr_assert_eq(rcp_msg_encode_version(&m, RCP_PROTO_VERSION + 1, buf, sizeof(buf), &len),
+		     -EINVAL);
+	m.hdr.version = RCP_PROTO_VERSION_MIN - 1 ? RCP_PROTO_VERSION_MIN - 1 : 255;
+	cr_assert_eq(rcp_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+}
+
+Test(proto, version__busy_is_full_to_version_1)
+{
+	cr_assert_eq(rcp_reject_for_version(RCP_REJECT_BUSY, 1), RCP_REJECT_FULL);
+	cr_assert_eq(rcp_reject_for_version(RCP_REJECT_BUSY, 2), RCP_REJECT_BUSY);
+	cr_assert_eq(rcp_reject_for_version(RCP_REJECT_SHUTDOWN, 1), RCP_REJECT_SHUTDOWN);
 }
 
 Test(proto, roundtrip__create)
@@ -510,7 +619,7 @@ Test(proto, encode__wire_layout_little_endian)
 {
 	static const uint8_t want[] = {
 		0x52, 0x43, 0x50, 0x59, /* magic "RCPY" */
-		0x01,			/* version */
+		0x02,			/* version */
 		0x09,			/* CLOSE */
 		0x00, 0x00,		/* flags */
 		0x44, 0x33, 0x22, 0x11, /* request id */
@@ -660,6 +769,8 @@ Test(proto, decode__bad_version)
 	size_t len = encode_sample(RCP_MSG_LIST);
 
 	buf[HDR(version)] = RCP_PROTO_VERSION + 1;
+	expect_decode(len, -EPROTONOSUPPORT);
+	buf[HDR(version)] = RCP_PROTO_VERSION_MIN - 1;
 	expect_decode(len, -EPROTONOSUPPORT);
 }
 
@@ -1100,7 +1211,7 @@ Test(proto, decode__stat_mw_fallback_not_boolean)
 {
 	size_t len = encode_sample(RCP_MSG_STAT_REPLY);
 
-	put_le64(PAY(stat_reply, counter) + RCP_STAT_I_mw_fallback * 8, 2);
+	put_le64(PAY(stat_reply_v2, count) + 8 + RCP_STAT_I_mw_fallback * 8, 2);
 	expect_decode(len, -EBADMSG);
 }
 
@@ -1207,6 +1318,21 @@ Test(proto, cm_private__roundtrip)
 	cr_assert_eq(d.version, RCP_PROTO_VERSION);
 	cr_assert_eq(d.flags, RCP_CM_F_NO_KEY);
 	cr_assert_arr_eq(d.nonce, p.nonce, RCP_NONCE_LEN);
+}
+
+Test(proto, cm_private__proposes_an_older_version)
+{
+	struct rcp_cm_private p;
+	struct rcp_cm_private d;
+	size_t len = 0;
+
+	cm_sample(&p);
+	p.version = 1;
+	cr_assert_eq(rcp_cm_private_encode(&p, buf, sizeof(buf), &len), 0);
+	cr_assert_eq(rcp_cm_private_decode(buf, len, &d), 0);
+	cr_assert_eq(d.version, 1);
+	p.version = RCP_PROTO_VERSION + 1;
+	cr_assert_eq(rcp_cm_private_encode(&p, buf, sizeof(buf), &len), -EINVAL);
 }
 
 Test(proto, cm_private__padded_by_transport_accepted)
