@@ -366,9 +366,13 @@ static int apply_key(struct rcp_config *cfg, const char *key, const char *val, c
 	} else if (!strcmp(key, "workers")) {
 		ret = rcp_parse_u32(val, 1, 256, &cfg->workers);
 	} else if (!strcmp(key, "auth-timeout")) {
-		ret = rcp_duration_parse(val, &cfg->auth_timeout_ms);
-		if (!ret && (cfg->auth_timeout_ms < 100 || cfg->auth_timeout_ms > 3600000))
+		uint64_t ms = 0;
+
+		ret = rcp_duration_parse(val, &ms);
+		if (!ret && (ms < 100 || ms > 3600000))
 			ret = -ERANGE;
+		if (!ret)
+			cfg->auth_timeout_ms = ms;
 	} else if (!strcmp(key, "max-pending")) {
 		ret = rcp_parse_u32(val, 1, 65536, &cfg->max_pending);
 	} else if (!strcmp(key, "max-pending-per-source")) {

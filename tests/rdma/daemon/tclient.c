@@ -74,6 +74,14 @@ static int post_recv(struct tc *c, unsigned int i)
 /* tc_connect -- resolve, create the QP, connect with our private data, wait ESTABLISHED */
 int tc_connect(struct tc *c, const char *ip, uint16_t port, uint16_t version, size_t data_len)
 {
+	return tc_connect_from(c, NULL, ip, port, version, data_len);
+}
+
+/* tc_connect_from -- tc_connect from the local address src (NULL: any) */
+int tc_connect_from(struct tc *c, const char *src, const char *ip, uint16_t port,
+		    uint16_t version, size_t data_len)
+{
+	struct sockaddr_in from;
 	struct rcp_cm_private cp;
 	uint8_t ack_timeout;
 	struct rdma_conn_param param;
@@ -96,7 +104,12 @@ int tc_connect(struct tc *c, const char *ip, uint16_t port, uint16_t version, si
 	sin.sin_port = htons(port);
 	if (inet_pton(AF_INET, ip, &sin.sin_addr) != 1)
 		return -EINVAL;
-	if (rdma_resolve_addr(c->id, NULL, (struct sockaddr *)&sin, 2000))
+	memset(&from, 0, sizeof(from));
+	from.sin_family = AF_INET;
+	if (src && inet_pton(AF_INET, src, &from.sin_addr) != 1)
+		return -EINVAL;
+	if (rdma_resolve_addr(c->id, src ? (struct sockaddr *)&from : NULL,
+			      (struct sockaddr *)&sin, 2000))
 		return -errno;
 	ret = expect_cm(c, RDMA_CM_EVENT_ADDR_RESOLVED);
 	if (ret)

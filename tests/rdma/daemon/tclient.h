@@ -53,6 +53,11 @@ struct tc {
  * Returns 0, -ECONNREFUSED (c->reject_reason says why), or another -errno. */
 int tc_connect(struct tc *c, const char *ip, uint16_t port, uint16_t version, size_t data_len);
 
+/* tc_connect_from -- tc_connect from local address src (NULL: any), so that one node can be
+ * several sources */
+int tc_connect_from(struct tc *c, const char *src, const char *ip, uint16_t port,
+		    uint16_t version, size_t data_len);
+
 /* tc_close -- tear everything down (no waiting on the peer); safe on a half-built tc */
 void tc_close(struct tc *c);
 

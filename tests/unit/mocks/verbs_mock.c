@@ -55,6 +55,9 @@ struct m_mw {
 	struct m_pd *pd;
 	struct m_mr *bound_mr; /* NULL while the window is free */
 	uint32_t cur_rkey;     /* the rkey the "device" holds, as rxe's kernel side does */
+	uint64_t bound_addr;   /* the window's range, while bound */
+	uint64_t bound_len;
+	unsigned int bound_access;
 };
 
 struct m_cc {
@@ -147,6 +150,7 @@ static struct {
 	struct wr_list recvd;
 	bool capture_payload;
 	bool auto_complete;
+	bool mw_bounds_lax; /* one-sided access checked against the MR under a window */
 	bool cm_auto;
 	struct wc_ent *wc_head;
 	struct wc_ent *wc_tail;
@@ -1793,7 +1797,39 @@ static enum ibv_wc_status auto_bind(const struct m_qp *q, const struct ibv_send_
 		return IBV_WC_MW_BIND_ERR;
 	w->cur_rkey = (w->cur_rkey & ~0xffu) | (wr->bind_mw.rkey & 0xffu);
 	w->bound_mr = r;
+	w->bound_addr = info->addr;
+	w->bound_len = info->length;
+	w->bound_access = info->mw_access_flags;
 	r->hdr.refs++;
+	return IBV_WC_SUCCESS;
+}
+
+/* auto_remote -- the responder's checks of an RDMA READ or WRITE through a bound mock window:
+ * rights, then bounds, those of the window or (lax mode, as rxe in 6.1) of the MR under it.
+ * An rkey that is no mock window's is not checked. */
+static enum ibv_wc_status auto_remote(const struct ibv_send_wr *wr)
+{
+	unsigned int need = wr->opcode == IBV_WR_RDMA_READ ? IBV_ACCESS_REMOTE_READ
+							    : IBV_ACCESS_REMOTE_WRITE;
+	uint64_t len = sge_bytes(wr->sg_list, wr->num_sge);
+	uint64_t addr = wr->wr.rdma.remote_addr;
+	uint64_t start;
+	uint64_t size;
+	struct mobj *o;
+
+	for (o = M.objs; o; o = o->next) {
+		struct m_mw *w = (struct m_mw *)o;
+
+		if (o->kind != RCP_MOCK_OBJ_MW || w->cur_rkey != wr->wr.rdma.rkey)
+			continue;
+		if (!w->bound_mr || !(w->bound_access & need))
+			return IBV_WC_REM_ACCESS_ERR;
+		start = M.mw_bounds_lax ? (uint64_t)(uintptr_t)w->bound_mr->pub.addr : w->bound_addr;
+		size = M.mw_bounds_lax ? w->bound_mr->pub.length : w->bound_len;
+		if (addr < start || addr - start > size || len > size - (addr - start))
+			return IBV_WC_REM_ACCESS_ERR;
+		return IBV_WC_SUCCESS;
+	}
 	return IBV_WC_SUCCESS;
 }
 
@@ -1827,6 +1863,8 @@ static void auto_send(struct ibv_qp *qp, const struct ibv_send_wr *wr)
 		st = auto_bind(q, wr);
 	else if (wr->opcode == IBV_WR_LOCAL_INV)
 		st = auto_inv(wr->invalidate_rkey);
+	else if (wr->opcode == IBV_WR_RDMA_READ || wr->opcode == IBV_WR_RDMA_WRITE)
+		st = auto_remote(wr);
 	/* errors and flushes complete whether signaled or not */
 	if (st == IBV_WC_SUCCESS && !signaled)
 		return;
@@ -2279,6 +2317,14 @@ size_t rcp_mock_wc_pending(const struct ibv_cq *cq)
 			n++;
 	pthread_mutex_unlock(&lock);
 	return n;
+}
+
+/* rcp_mock_mw_bounds -- whether windows' own bounds are checked (the default) */
+void rcp_mock_mw_bounds(bool enforced)
+{
+	pthread_mutex_lock(&lock);
+	M.mw_bounds_lax = !enforced;
+	pthread_mutex_unlock(&lock);
 }
 
 /* rcp_mock_auto_complete -- complete posted sends at once, as a healthy device would */

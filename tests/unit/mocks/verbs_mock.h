@@ -208,6 +208,12 @@ size_t rcp_mock_wc_pending(const struct ibv_cq *cq);
  */
 void rcp_mock_auto_complete(bool on);
 
+/* rcp_mock_mw_bounds -- in auto-complete mode, RDMA READs and WRITEs whose rkey is a bound
+ * mock window's are checked against the window's rights and bounds (enforced, the default),
+ * or against the bounds of the MR under the window (not enforced: what rxe in Linux 6.1 was
+ * measured doing); a violation completes with REM_ACCESS_ERR */
+void rcp_mock_mw_bounds(bool enforced);
+
 /* rcp_mock_deliver_recv -- play the peer: copy msg into the oldest receive posted on qp and
  * complete it (IBV_WC_RECV) on its receive CQ. -ENOENT with no receive posted, -EMSGSIZE
  * (and a LOC_LEN_ERR completion) if msg does not fit */

@@ -228,3 +228,51 @@ Test(config, load_missing_file__enoent)
 	cr_assert_eq(rcp_config_load(&cfg, "/nonexistent/rdmacpyd.conf", err, sizeof(err)),
 		     -ENOENT);
 }
+
+Test(config, tenant_limits__defaults_and_keys)
+{
+	cr_assert_eq(cfg.auth_timeout_ms, 5000);
+	cr_assert_eq(cfg.max_pending, 16);
+	cr_assert_eq(cfg.max_pending_per_source, 8);
+	cr_assert_eq(cfg.max_per_source, 0);
+	cr_assert_eq(cfg.max_jobs_per_client, 4);
+	cr_assert_eq(cfg.workers, 4);
+	cr_assert_eq(cfg.grant_mode, RCP_GRANT_MODE_AUTO);
+	cr_assert_eq(rcp_config_parse_line(&cfg, "auth-timeout = 750ms", err, sizeof(err)), 0);
+	cr_assert_eq(cfg.auth_timeout_ms, 750);
+	cr_assert_eq(rcp_config_parse_line(&cfg, "auth-timeout = 2m", err, sizeof(err)), 0);
+	cr_assert_eq(cfg.auth_timeout_ms, 120000);
+	cr_assert_eq(rcp_config_parse_line(&cfg, "max-pending = 4", err, sizeof(err)), 0);
+	cr_assert_eq(rcp_config_parse_line(&cfg, "max-pending-per-source = 2", err, sizeof(err)),
+		     0);
+	cr_assert_eq(rcp_config_parse_line(&cfg, "max-per-source = 10", err, sizeof(err)), 0);
+	cr_assert_eq(rcp_config_parse_line(&cfg, "max-jobs-per-client = 2", err, sizeof(err)), 0);
+	cr_assert_eq(rcp_config_parse_line(&cfg, "workers = 8", err, sizeof(err)), 0);
+	cr_assert_eq(rcp_config_parse_line(&cfg, "grant-mode = per-grant", err, sizeof(err)), 0);
+	cr_assert_eq(cfg.max_pending, 4);
+	cr_assert_eq(cfg.max_pending_per_source, 2);
+	cr_assert_eq(cfg.max_per_source, 10);
+	cr_assert_eq(cfg.max_jobs_per_client, 2);
+	cr_assert_eq(cfg.workers, 8);
+	cr_assert_eq(cfg.grant_mode, RCP_GRANT_MODE_PER_GRANT);
+}
+
+Test(config, tenant_limits__bad_values_einval)
+{
+	static const char *const bad[] = {
+		"auth-timeout = 5x",	       "auth-timeout = 10ms", /* below 100 ms */
+		"auth-timeout = 2h",	       /* above an hour */
+		"max-pending = 0",	       "workers = 0",
+		"workers = 1000",	       "max-jobs-per-client = 17", /* > RCP_MAX_OUTSTANDING */
+		"grant-mode = region",	       "max-pending-per-source = -1",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		cr_assert_eq(rcp_config_parse_line(&cfg, bad[i], err, sizeof(err)), -EINVAL, "%s",
+			     bad[i]);
+		cr_assert_neq(err[0], '\0', "%s: no reason given", bad[i]);
+	}
+	cr_assert_eq(cfg.auth_timeout_ms, 5000, "a refused value changed the setting");
+	cr_assert_eq(cfg.grant_mode, RCP_GRANT_MODE_AUTO);
+}
