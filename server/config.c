@@ -45,6 +45,7 @@ void rcp_config_init(struct rcp_config *cfg)
 	cfg->auth_timeout_ms = RCP_DEFAULT_AUTH_TIMEOUT_MS;
 	cfg->max_pending = RCP_DEFAULT_MAX_PENDING;
 	cfg->max_pending_per_source = RCP_DEFAULT_MAX_PENDING_PER_SOURCE;
+	cfg->keepalive_ms = RCP_DEFAULT_KEEPALIVE_MS;
 	cfg->max_dynamic = RCP_DEFAULT_MAX_DYNAMIC;
 	cfg->log_level = RCP_LOG_INFO;
 	cfg->ready_fd = -1;
@@ -373,6 +374,14 @@ static int apply_key(struct rcp_config *cfg, const char *key, const char *val, c
 			ret = -ERANGE;
 		if (!ret)
 			cfg->auth_timeout_ms = ms;
+	} else if (!strcmp(key, "keepalive")) {
+		uint64_t ms = 0;
+
+		ret = rcp_duration_parse(val, &ms);
+		if (!ret && ms && (ms < 200 || ms > 3600000))
+			ret = -ERANGE;
+		if (!ret)
+			cfg->keepalive_ms = ms;
 	} else if (!strcmp(key, "max-pending")) {
 		ret = rcp_parse_u32(val, 1, 65536, &cfg->max_pending);
 	} else if (!strcmp(key, "max-pending-per-source")) {

@@ -19,6 +19,7 @@
 #define RCP_DEFAULT_AUTH_TIMEOUT_MS	  5000
 #define RCP_DEFAULT_MAX_PENDING		  16
 #define RCP_DEFAULT_MAX_PENDING_PER_SOURCE 8
+#define RCP_DEFAULT_KEEPALIVE_MS	  10000
 #define RCP_HOSTNAME_MAX		  256
 
 /* Where grants' windows are bound (grant.c, mw_probe.c). */
@@ -54,6 +55,7 @@ struct rcp_config {
 	uint32_t max_pending_per_source;    /* of which from one address */
 	uint32_t max_per_source;	    /* connections of any kind from one address; 0: any */
 	enum rcp_grant_mode grant_mode;
+	uint64_t keepalive_ms; /* probe a session quiet for this long; 0: never */
 	uint64_t max_dynamic; /* bytes all CREATEd regions may hold together */
 	bool allow_create;
 	int log_level; /* enum rcp_log_level */
@@ -111,6 +113,7 @@ int rcp_config_parse_line(struct rcp_config *cfg, const char *line, char *err, s
  *   max-pending-per-source = 8
  *   max-per-source = 0
  *   grant-mode = auto|per-grant
+ *   keepalive = 10s
  *   max-dynamic-memory = 1GiB
  *   allow-create = yes
  *   log-level = debug|info|warn|error

@@ -21,66 +21,72 @@
  * invalidates.
  */
 
-/* An MR of a grant that ended, deregistered on a worker. */
-struct mr_release {
-	struct rcp_job job;
-	struct rcp_server *srv;
-	struct rcp_region *region; /* held (njobs) until the MR under its memory is gone */
-	struct ibv_mr *mr;
-	int result;
-};
-
 /* release_work -- unpin the range */
 static void release_work(struct rcp_job *job)
 {
-	struct mr_release *m = (struct mr_release *)job;
+	struct rcp_req *q = (struct rcp_req *)job;
 
-	m->result = rcp_vb_dereg_mr(&m->mr);
+	q->result = rcp_vb_dereg_mr(&q->u.reg.mr);
 }
 
-/* release_done -- the region is free of it; at shutdown, work the pool no longer runs is done
- * here (the loop no longer serves anyone then) */
+/* release_done -- the region is free of it: answer the CLOSE that waited for that, if any; at
+ * shutdown, work the pool no longer runs is done here (the loop serves nobody then) */
 static void release_done(struct rcp_job *job)
 {
-	struct mr_release *m = (struct mr_release *)job;
+	struct rcp_req *q = (struct rcp_req *)job;
+	struct rcp_region *r = q->region;
+	struct rcp_session *s;
+	struct rcp_msg reply;
 
+	s = rcp_req_finish(q);
 	if (!job->ran)
-		m->result = rcp_vb_dereg_mr(&m->mr);
-	if (m->result)
-		rcp_err(&m->srv->log, "region %s: deregistering a grant's range: %s", m->region->name,
-			strerror(-m->result));
-	m->region->njobs--;
-	free(m);
+		q->result = rcp_vb_dereg_mr(&q->u.reg.mr);
+	if (q->result)
+		rcp_err(&q->srv->log, "region %s: deregistering a grant's range: %s", r->name,
+			strerror(-q->result));
+	if (s && q->req_id) {
+		rcp_msg_init(&reply, RCP_MSG_CLOSE_REPLY, q->req_id);
+		rcp_session_reply(s, &reply);
+	}
+	free(q);
 }
 
-/* release_mr -- deregister a grant's own MR off the loop (inline if that is not possible) */
-static void release_mr(struct rcp_server *srv, struct rcp_region *r, struct ibv_mr **mrp)
+/* release_mr -- deregister a grant's own MR off the loop, and answer the CLOSE req_id of s
+ * (0: none) once it is gone; inline if the pool does not take it (shutting down). Returns true
+ * when the answer is deferred to the release. */
+static bool release_mr(struct rcp_server *srv, struct rcp_session *s, uint32_t req_id,
+		       struct rcp_region *r, struct ibv_mr **mrp)
 {
-	struct mr_release *m = calloc(1, sizeof(*m));
+	struct rcp_req *q = calloc(1, sizeof(*q));
 	int ret;
 
-	if (m) {
-		m->srv = srv;
-		m->region = r;
-		m->mr = *mrp;
-		rcp_job_init(&m->job, "CLOSE", NULL, release_work, release_done);
-		if (!rcp_workers_submit(srv->workers, &m->job)) {
-			r->njobs++;
-			*mrp = NULL;
-			return;
-		}
-		free(m);
+	if (q) {
+		q->srv = srv;
+		q->s = req_id ? s : NULL;
+		q->req_id = req_id;
+		q->type = RCP_MSG_CLOSE;
+		q->region = r;
+		q->u.reg.mr = *mrp;
+		*mrp = NULL;
+		if (rcp_req_start(q, release_work, release_done, false))
+			return req_id != 0;
+		*mrp = q->u.reg.mr;
 	}
 	ret = rcp_vb_dereg_mr(mrp);
 	if (ret)
 		rcp_err(&srv->log, "region %s: deregistering a grant's range: %s", r->name,
 			strerror(-ret));
+	return false;
 }
 
-/* grant_free -- deallocate the window (invalidating it if still bound) and forget the grant */
-static void grant_free(struct rcp_session *s, struct rcp_grant *g)
+/* grant_free -- deallocate the window (invalidating it if still bound) and forget the grant;
+ * with reply_to (a CLOSE's request id, 0: none) the answer waits until the grant's own MR is
+ * deregistered, so that a client that saw CLOSE_REPLY finds the region free of it. Returns
+ * true when that answer is deferred (sent by the release), false when the caller answers. */
+static bool grant_free(struct rcp_session *s, struct rcp_grant *g, uint32_t reply_to)
 {
 	struct rcp_server *srv = s->srv;
+	bool deferred = false;
 	int ret;
 
 	if (g->mw) {
@@ -91,7 +97,7 @@ static void grant_free(struct rcp_session *s, struct rcp_grant *g)
 	}
 	/* a window that would not go stays bound to the MR, which then cannot go either */
 	if (g->mr && !g->mw)
-		release_mr(srv, g->region, &g->mr);
+		deferred = release_mr(srv, s, reply_to, g->region, &g->mr);
 	if (g->bound)
 		srv->cnt.mw_active--;
 	TAILQ_REMOVE(&s->grants, g, link);
@@ -99,6 +105,7 @@ static void grant_free(struct rcp_session *s, struct rcp_grant *g)
 	g->region->ngrants--;
 	srv->cnt.grants_active--;
 	free(g);
+	return deferred;
 }
 
 /* rcp_grant_find -- linear: a client holds few grants */
@@ -154,7 +161,7 @@ static void bind_window(struct rcp_session *s, struct rcp_grant *g)
 
 	ret = rcp_vb_alloc_mw(srv->pd, &g->mw);
 	if (ret) {
-		grant_free(s, g);
+		grant_free(s, g, 0);
 		rcp_session_refuse(s, req_id, RCP_ERR_NOMEM,
 				   "OPEN %s: allocating a memory window: %s", r->name,
 				   strerror(-ret));
@@ -165,7 +172,7 @@ static void bind_window(struct rcp_session *s, struct rcp_grant *g)
 				    rcp_grant_mw_access(g->rights));
 	ret = rcp_vb_post_send(s->id->qp, &wr, NULL);
 	if (ret) {
-		grant_free(s, g);
+		grant_free(s, g, 0);
 		rcp_session_refuse(s, req_id, RCP_ERR_INTERNAL,
 				   "OPEN %s: posting the window bind: %s", r->name, strerror(-ret));
 		return;
@@ -191,11 +198,14 @@ static void register_done(struct rcp_job *job)
 	struct rcp_session *s = rcp_req_finish(q);
 	struct rcp_grant *g = s ? rcp_grant_find(s, q->u.reg.grant_id) : NULL;
 
+	if (!job->ran)
+		q->u.reg.mr = NULL; /* cancelled before it registered anything */
+
 	if (!g || g->state != RCP_GRANT_REGISTERING) {
 		if (q->u.reg.mr)
-			release_mr(q->srv, r, &q->u.reg.mr);
+			release_mr(q->srv, NULL, 0, r, &q->u.reg.mr);
 	} else if (q->result) {
-		grant_free(s, g);
+		grant_free(s, g, 0);
 		rcp_session_refuse(s, q->req_id, rcp_err_from_errno(q->result),
 				   "OPEN %s: registering the range: %s", r->name,
 				   strerror(-q->result));
@@ -212,7 +222,7 @@ static void register_range(struct rcp_session *s, struct rcp_grant *g, const str
 	struct rcp_req *q = rcp_req_new(s, m);
 
 	if (!q) {
-		grant_free(s, g);
+		grant_free(s, g, 0);
 		return;
 	}
 	q->region = g->region;
@@ -223,7 +233,7 @@ static void register_range(struct rcp_session *s, struct rcp_grant *g, const str
 	g->state = RCP_GRANT_REGISTERING;
 	/* not counted against --max-jobs-per-client: --max-grants-per-client bounds it */
 	if (!rcp_req_start(q, register_work, register_done, false))
-		grant_free(s, g);
+		grant_free(s, g, 0);
 }
 
 /* rcp_grant_open -- refuse what the rules forbid, else bind a window on this client's QP */
@@ -305,7 +315,7 @@ void rcp_grant_bind_done(struct rcp_session *s, uint32_t grant_id, int status)
 		return;
 	if (status) {
 		req_id = g->req_id;
-		grant_free(s, g);
+		grant_free(s, g, 0);
 		rcp_session_fail(s, req_id, RCP_ERR_INTERNAL, "OPEN: binding the window failed: %s",
 				 strerror(-status));
 		return;
@@ -342,7 +352,8 @@ void rcp_grant_close(struct rcp_session *s, const struct rcp_msg *m)
 		rcp_warn(&s->srv->log, "client %s: grant %u: posting the invalidate: %s", s->peer,
 			 g->id, strerror(-ret));
 	}
-	grant_free(s, g);
+	if (grant_free(s, g, m->hdr.req_id))
+		return;
 	rcp_msg_init(&reply, RCP_MSG_CLOSE_REPLY, m->hdr.req_id);
 	rcp_session_reply(s, &reply);
 }
@@ -363,7 +374,8 @@ void rcp_grant_inv_done(struct rcp_session *s, uint32_t grant_id, int status)
 			 "window instead",
 			 s->peer, g->id, strerror(-status));
 	rcp_dbg(&s->srv->log, "client %s: grant %u closed", s->peer, g->id);
-	grant_free(s, g);
+	if (grant_free(s, g, req_id))
+		return;
 	rcp_msg_init(&reply, RCP_MSG_CLOSE_REPLY, req_id);
 	rcp_session_reply(s, &reply);
 }
@@ -375,7 +387,7 @@ void rcp_grant_release_all(struct rcp_session *s)
 	uint32_t n = s->ngrants;
 
 	while ((g = TAILQ_FIRST(&s->grants)))
-		grant_free(s, g);
+		grant_free(s, g, 0);
 	if (n)
 		rcp_info(&s->srv->log, "client %s: %u grant%s revoked", s->peer, n,
 			 n == 1 ? "" : "s");

@@ -45,15 +45,18 @@ bool rcp_req_start(struct rcp_req *q, rcp_job_fn work, rcp_job_fn done, bool cou
 	rcp_job_init(&q->job, rcp_msg_type_name(q->type), s, work, done);
 	ret = rcp_workers_submit(q->srv->workers, &q->job);
 	if (ret) {
-		rcp_session_refuse(s, q->req_id, RCP_ERR_SHUTDOWN, "%s: shutting down",
-				   q->job.what);
+		if (s)
+			rcp_session_refuse(s, q->req_id, RCP_ERR_SHUTDOWN, "%s: shutting down",
+					   q->job.what);
 		free(q);
 		return false;
 	}
-	LIST_INSERT_HEAD(&s->reqs, q, link);
-	q->counted = counted;
-	if (counted)
-		s->nlong++;
+	if (s) {
+		LIST_INSERT_HEAD(&s->reqs, q, link);
+		q->counted = counted;
+		if (counted)
+			s->nlong++;
+	}
 	if (q->region)
 		q->region->njobs++;
 	return true;

@@ -42,7 +42,8 @@ struct rcp_req *rcp_req_new(struct rcp_session *s, const struct rcp_msg *m);
 
 /* rcp_req_start -- hand q to a worker: work there, then done in the loop, which must begin
  * with rcp_req_finish. counted: it counts against --max-jobs-per-client. Set q->region before
- * (it is held from here). On failure (shutting down) q is refused and freed: false. */
+ * (it is held from here). q->s may be NULL: work nobody waits for (nothing is counted then).
+ * On failure (shutting down) q is refused and freed: false. */
 bool rcp_req_start(struct rcp_req *q, rcp_job_fn work, rcp_job_fn done, bool counted);
 
 /* rcp_req_finish -- in the loop, first thing of a completion: the request leaves its session

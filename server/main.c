@@ -14,6 +14,7 @@
 #include "server/check.h"
 #include "server/copy.h"
 #include "server/grant.h"
+#include "server/keepalive.h"
 #include "server/listener.h"
 #include "server/mw_probe.h"
 #include "server/worker.h"
@@ -42,6 +43,7 @@ enum {
 	OPT_MAX_PENDING_SOURCE,
 	OPT_MAX_PER_SOURCE,
 	OPT_GRANT_MODE,
+	OPT_KEEPALIVE,
 };
 
 static const char usage_text[] =
@@ -76,6 +78,8 @@ static const char usage_text[] =
 	"                               region's registration when a startup self-test shows\n"
 	"                               the device enforces window bounds, else register each\n"
 	"                               grant's range; per-grant: always register the range\n"
+	"      --keepalive T            probe a client nothing was heard from for T, and close\n"
+	"                               its session if its side is gone (default 10s; 0: off)\n"
 	"      --max-dynamic-memory SIZE  bytes CREATE may allocate in all (default 256MiB)\n"
 	"      --allow-create           let clients CREATE and DESTROY anonymous regions\n"
 	"  -v, --verbose                log debug detail (every grant, every event)\n"
@@ -95,7 +99,7 @@ static const char usage_text[] =
 	"  no-auth = yes|no           max-clients = N          max-grants-per-client = N\n"
 	"  max-jobs-per-client = N    workers = N              auth-timeout = T\n"
 	"  max-pending = N            max-pending-per-source = N  max-per-source = N\n"
-	"  grant-mode = auto|per-grant\n"
+	"  grant-mode = auto|per-grant  keepalive = T\n"
 	"  max-dynamic-memory = SIZE  allow-create = yes|no    log-level = debug|info|warn|error\n"
 	"  syslog = yes|no            pid-file = F\n"
 	"  region NAME anon SIZE [ro|rw]\n"
@@ -142,6 +146,7 @@ static int parse_args(struct rcp_config *cfg, int argc, char **argv)
 		{"max-pending-per-source", required_argument, NULL, OPT_MAX_PENDING_SOURCE},
 		{"max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE},
 		{"grant-mode", required_argument, NULL, OPT_GRANT_MODE},
+		{"keepalive", required_argument, NULL, OPT_KEEPALIVE},
 		{"allow-create", no_argument, NULL, OPT_ALLOW_CREATE},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -176,6 +181,7 @@ static int parse_args(struct rcp_config *cfg, int argc, char **argv)
 		case OPT_MAX_PENDING_SOURCE:
 		case OPT_MAX_PER_SOURCE:
 		case OPT_GRANT_MODE:
+		case OPT_KEEPALIVE:
 		case OPT_PID_FILE: {
 			/* the same code as the config file, so both spell settings alike: the
 			 * long option's name is the config key */
@@ -458,6 +464,9 @@ static int server_start(struct rcp_server *srv)
 	ret = rcp_listener_start(srv);
 	if (ret)
 		return ret;
+	ret = rcp_keepalive_start(srv);
+	if (ret)
+		return ret;
 	ret = rcp_vb_query_caps(srv->ctx, srv->listen_id->port_num ? srv->listen_id->port_num : 1,
 				&srv->caps);
 	if (ret) {
@@ -495,6 +504,7 @@ static void server_stop(struct rcp_server *srv)
 	/* copies and long requests read the regions: they end before the regions go */
 	rcp_copy_stop_all(srv);
 	rcp_workers_delete(&srv->workers);
+	rcp_keepalive_stop(srv);
 	rcp_listener_stop(srv);
 	while (srv->nregions) {
 		struct rcp_region *r = srv->regions[srv->nregions - 1];

@@ -53,6 +53,7 @@ struct rcp_server {
 	struct event *sig_hup;
 	struct event *cm_event;
 	struct event *drain_timer; /* shutdown: gives clients a moment to go away */
+	struct event *keepalive;   /* keepalive.c's periodic look at quiet sessions */
 
 	struct rdma_event_channel *cm_ch;
 	struct rdma_cm_id *listen_id;

@@ -19,6 +19,9 @@
 #define SEND_F_CLOSE  0x4u /* disconnect once it has left */
 
 #define POLL_BATCH 16
+/* How long a closing session waits for rdma_cm's DISCONNECTED: a peer that is gone never
+ * answers the disconnect request, and the CM's own retries can take much longer */
+#define CLOSE_GRACE_S 3
 
 /* recv_buf -- receive buffer i */
 static uint8_t *recv_buf(struct rcp_session *s, unsigned int i)
@@ -214,9 +217,23 @@ void rcp_session_fail(struct rcp_session *s, uint32_t req_id, enum rcp_err code,
 	va_end(ap);
 }
 
-/* rcp_session_close -- start the disconnect; rdma_cm's DISCONNECTED frees the session */
+/* close_overdue -- DISCONNECTED did not come in time: free the session anyway */
+static void close_overdue(evutil_socket_t fd, short what, void *arg)
+{
+	struct rcp_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	rcp_info(&s->srv->log, "client %s: no answer to the disconnect in %d s: released", s->peer,
+		 CLOSE_GRACE_S);
+	rcp_session_delete(&s);
+}
+
+/* rcp_session_close -- start the disconnect; rdma_cm's DISCONNECTED frees the session, or the
+ * close timer does */
 void rcp_session_close(struct rcp_session *s, const char *why)
 {
+	struct timeval grace = {.tv_sec = CLOSE_GRACE_S};
 	int ret;
 
 	if (s->disconnecting || s->state == RCP_SESSION_CLOSED)
@@ -227,6 +244,9 @@ void rcp_session_close(struct rcp_session *s, const char *why)
 	ret = rcp_vb_disconnect(s->id);
 	if (ret)
 		rcp_dbg(&s->srv->log, "client %s: rdma_disconnect: %s", s->peer, strerror(-ret));
+	s->close_timer = evtimer_new(s->srv->base, close_overdue, s);
+	if (s->close_timer)
+		evtimer_add(s->close_timer, &grace);
 }
 
 /* rcp_session_established -- the daemon speaks first: CHALLENGE with a fresh nonce */
@@ -329,7 +349,9 @@ static void handle_wc(struct rcp_session *s, const struct ibv_wc *wc)
 
 	if (status && !s->disconnecting)
 		rcp_info(&s->srv->log, "client %s: connection failed: %s completion %s", s->peer,
-			 kind == RCP_WR_RECV ? "receive" : "send",
+			 kind == RCP_WR_RECV	? "receive"
+			 : kind == RCP_WR_PROBE ? "keepalive probe"
+						: "send",
 			 rcp_vb_wc_status_str(wc->status));
 	switch (kind) {
 	case RCP_WR_RECV:
@@ -348,7 +370,12 @@ static void handle_wc(struct rcp_session *s, const struct ibv_wc *wc)
 	case RCP_WR_INV:
 		rcp_grant_inv_done(s, v, status);
 		break;
+	case RCP_WR_PROBE:
+		s->probing = false;
+		break;
 	}
+	if (!status)
+		s->heard_ms = rcp_now_ms();
 	/* any failed completion means the QP is in the error state: nothing more will work */
 	if (status)
 		rcp_session_close(s, "queue pair in error");
@@ -398,6 +425,7 @@ int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id,
 	s->id = id;
 	s->state = RCP_SESSION_CONNECTING;
 	s->serial = ++srv->next_serial;
+	s->heard_ms = rcp_now_ms();
 	s->version = p->version;
 	snprintf(s->peer, sizeof(s->peer), "%s", p->peer);
 	snprintf(s->src, sizeof(s->src), "%s", p->src);
@@ -496,6 +524,8 @@ void rcp_session_delete(struct rcp_session **sp)
 	s = *sp;
 	srv = s->srv;
 	s->state = RCP_SESSION_CLOSED;
+	if (s->close_timer)
+		event_free(s->close_timer);
 	rcp_admission_stop(s);
 	rcp_reqs_session_gone(s);
 	rcp_copy_session_gone(s);

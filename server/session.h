@@ -14,8 +14,8 @@
 #define RCP_SESSION_NRECV (RCP_MAX_OUTSTANDING + 2)
 /* Send buffers: a reply per request in flight, plus CHALLENGE/AUTH_OK and a closing ERROR */
 #define RCP_SESSION_NSEND (RCP_MAX_OUTSTANDING + 4)
-/* Send queue: replies, and a bind or an invalidate for each request in flight */
-#define RCP_SESSION_SQ_DEPTH (RCP_SESSION_NSEND + 2 * RCP_MAX_OUTSTANDING + 8)
+/* Send queue: replies, a bind or an invalidate for each request in flight, a keepalive probe */
+#define RCP_SESSION_SQ_DEPTH (RCP_SESSION_NSEND + 2 * RCP_MAX_OUTSTANDING + 9)
 
 /* What a work request id names: kind in the high 32 bits, an index or grant id below. */
 enum rcp_wr_kind {
@@ -23,6 +23,7 @@ enum rcp_wr_kind {
 	RCP_WR_SEND = 2,
 	RCP_WR_BIND = 3,
 	RCP_WR_INV = 4,
+	RCP_WR_PROBE = 5, /* keepalive.c: is the client's QP still there? */
 };
 #define RCP_WR_ID(kind, v) (((uint64_t)(kind) << 32) | (uint32_t)(v))
 
@@ -82,6 +83,10 @@ struct rcp_session {
 
 	struct rcp_req_list reqs; /* long requests on the workers (jobs.c) */
 	uint32_t nlong;		  /* of which count against --max-jobs-per-client */
+
+	uint64_t heard_ms; /* the last completion of any kind: the peer was alive then */
+	bool probing;	   /* a keepalive probe is in flight */
+	struct event *close_timer; /* frees the session if DISCONNECTED never comes */
 };
 
 /* What a connect request brings. */

@@ -186,8 +186,13 @@ static void random_transfers(enum rdmacpy_moderation mode, uint32_t nqp, unsigne
 
 	cr_assert(src && dst && a && b);
 	srand(seed);
-	for (uint64_t i = 0; i < cap; i++)
-		src[i] = (uint8_t)rand();
+	/* eight bytes per step: rand() per byte cost most of this test's time under TCG */
+	for (uint64_t i = 0, x = seed * 0x9E3779B97F4A7C15ull + 1; i < cap; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(src + i, &x, cap - i < 8 ? cap - i : 8);
+	}
 	c = conn_open(mode, nqp);
 	cr_assert_eq(rdmacpy_open(c, "data", 0, REGION_SIZE, RDMACPY_RIGHTS_RW, &g), 0);
 	t0 = now_s();
@@ -293,8 +298,16 @@ Test(rdma_client, control__list_stat_checksum_flush)
 	crypto_generichash(want, sizeof(want), data, sizeof(data), NULL, 0);
 	cr_assert_eq(rdmacpy_checksum(c, "small", 4096 + 50000, sizeof(data), got), 0);
 	cr_assert(memcmp(want, got, sizeof(want)) == 0, "checksum differs");
+	/* anonymous memory has nothing to make durable, but FLUSH is answered and counted
+	 * (that a FLUSH reaches the file is rdma_staged's and the power-cut test's to show) */
+	cr_assert_eq(rdmacpy_flush(c, g, NULL, 50000, sizeof(data)), 0);
+	cr_assert_eq(rdmacpy_flush(c, g, NULL, 150000, 60000), RDMACPY_E_RANGE,
+		     "a FLUSH past the grant's end");
+	cr_assert_eq(rdmacpy_flush(c, NULL, "small", 0, 4096), 0);
 	cr_assert_eq(rdmacpy_stat(c, &st), 0);
 	cr_assert_geq(st.grants_active, 1);
+	cr_assert_eq(st.flushes, 2, "the daemon answered %llu FLUSHes",
+		     (unsigned long long)st.flushes);
 	cr_assert_eq(rdmacpy_grant_close(&g), 0);
 	rdmacpy_close(&c);
 }
@@ -305,7 +318,6 @@ Test(rdma_client, error__write_through_read_only_grant)
 	struct rdmacpy_grant *g = NULL;
 	struct rdmacpy_op *op = NULL;
 	static uint8_t data[65536];
-	double t0 = now_s();
 
 	cr_assert_eq(rdmacpy_open(c, "data", 0, 1 << 20, RDMACPY_RIGHTS_RO, &g), 0);
 	cr_assert_eq(rdmacpy_read(c, g, 0, data, sizeof(data)), 0);
@@ -313,10 +325,11 @@ Test(rdma_client, error__write_through_read_only_grant)
 	cr_assert_eq(rdmacpy_op_wait(op, 20000), RDMACPY_E_REMOTE_ACCESS);
 	rdmacpy_op_free(&op);
 	cr_assert_eq(rdmacpy_read(c, g, 0, data, 10), RDMACPY_E_BROKEN);
-	cr_assert_lt(now_s() - t0, 30.0, "took too long");
-	rdmacpy_grant_close(&g);
+	/* the connection is broken: closing the grant cannot reach the daemon, and says so */
+	cr_assert_eq(rdmacpy_grant_close(&g), RDMACPY_E_BROKEN);
+	cr_assert_null(g);
 	rdmacpy_close(&c);
-	cr_assert_lt(now_s() - t0, 40.0, "close hung");
+	cr_assert_null(c);
 }
 
 /*
@@ -336,6 +349,8 @@ Test(rdma_client, poll_small_sync__verified_and_ordered_with_async)
 	static uint8_t back[8192];
 	static uint8_t big[1 << 20];
 	unsigned int seed = (unsigned int)time(NULL);
+	uint64_t read_bytes = 0;
+	uint64_t written_bytes = 0;
 	int i;
 
 	srand(seed);
@@ -353,10 +368,13 @@ Test(rdma_client, poll_small_sync__verified_and_ordered_with_async)
 			cr_assert_eq(rdmacpy_submit_write(c, g, 0, big, sizeof(big) / 2, NULL, NULL,
 							  &op),
 				     0);
+			written_bytes += sizeof(big) / 2;
 		}
 		cr_assert_eq(rdmacpy_write(c, g, off, out, len), 0, "seed %u", seed);
 		memset(back, 0, len);
 		cr_assert_eq(rdmacpy_read(c, g, off, back, len), 0, "seed %u", seed);
+		read_bytes += len;
+		written_bytes += len;
 		cr_assert(memcmp(out, back, len) == 0, "%zu bytes at %llu differ (seed %u)", len,
 			  (unsigned long long)off, seed);
 		if (op) {
@@ -365,7 +383,9 @@ Test(rdma_client, poll_small_sync__verified_and_ordered_with_async)
 		}
 	}
 	rdmacpy_conn_counters(c, &k1);
-	cr_assert_geq(k1.bytes_read - k0.bytes_read, 400);
+	/* the express path counts what it moves exactly as the engine does */
+	cr_assert_eq(k1.bytes_read - k0.bytes_read, read_bytes);
+	cr_assert_eq(k1.bytes_written - k0.bytes_written, written_bytes);
 	cr_assert_eq(rdmacpy_open(c, "data", 0, 4096, RDMACPY_RIGHTS_RO, &ro), 0);
 	cr_assert_eq(rdmacpy_read(c, ro, 0, back, 64), 0);
 	cr_assert_eq(rdmacpy_write(c, ro, 0, out, 64), RDMACPY_E_REMOTE_ACCESS);
@@ -390,16 +410,21 @@ struct loop {
 	int errors;
 	int nops;
 	size_t op_len;
+	int fd_events;
+	int timer_events;
 };
 
-/* loop_rearm -- the library may want a call even without an fd event (moderation timer) */
+/* loop_rearm -- the library may want a call without an fd event (a moderation deadline);
+ * when it says it needs none, the fd alone must wake the loop: no fallback timer */
 static void loop_rearm(struct loop *l)
 {
 	int t = rdmacpy_conn_next_timeout(l->c);
 	struct timeval tv = {.tv_sec = 0, .tv_usec = 0};
 
-	if (t < 0)
-		t = 1000;
+	if (t < 0) {
+		evtimer_del(l->timer);
+		return;
+	}
 	tv.tv_sec = t / 1000;
 	tv.tv_usec = (t % 1000) * 1000;
 	evtimer_add(l->timer, &tv);
@@ -440,7 +465,10 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
 	struct loop *l = arg;
 
 	(void)fd;
-	(void)what;
+	if (what & EV_READ)
+		l->fd_events++;
+	else
+		l->timer_events++;
 	if (rdmacpy_progress(l->c, 0) < 0)
 		l->errors++;
 	loop_rearm(l);
@@ -477,8 +505,12 @@ Test(rdma_client, async__libevent_loop)
 	cr_assert_eq(l.reads_done, l.nops, "only %d of %d reads finished", l.reads_done, l.nops);
 	cr_assert(memcmp(l.src, l.dst, (size_t)l.nops * l.op_len) == 0);
 	rdmacpy_conn_counters(l.c, &ctr);
-	fprintf(stderr, "client: async loop: %llu completions, %llu wake-ups\n",
-		(unsigned long long)ctr.completions, (unsigned long long)ctr.wakeups);
+	fprintf(stderr,
+		"client: async loop: %llu completions, %llu wake-ups, %d fd events, %d timer "
+		"events\n",
+		(unsigned long long)ctr.completions, (unsigned long long)ctr.wakeups, l.fd_events,
+		l.timer_events);
+	cr_assert_gt(l.fd_events, 0, "the completion fd never woke the loop");
 	event_free(l.fd_ev);
 	event_free(l.timer);
 	event_base_free(l.base);
@@ -490,8 +522,9 @@ Test(rdma_client, async__libevent_loop)
 
 /* ---- wake-ups and throughput per moderation mode ---- */
 
-/* measure -- 256 MiB written in 1 MiB operations, 8 in flight */
-static void measure(enum rdmacpy_moderation mode, uint32_t period_us, const char *name, FILE *out)
+/* measure -- 256 MiB written in 1 MiB operations, 8 in flight; the counters it cost */
+static struct rdmacpy_counters measure(enum rdmacpy_moderation mode, uint32_t period_us,
+				       const char *name, FILE *out)
 {
 	const size_t op_len = 1u << 20;
 	const int nops = 256;
@@ -544,10 +577,20 @@ static void measure(enum rdmacpy_moderation mode, uint32_t period_us, const char
 	rdmacpy_grant_close(&g);
 	rdmacpy_close(&c);
 	free(buf);
+	c1.wrs_posted -= c0.wrs_posted;
+	c1.wrs_signaled -= c0.wrs_signaled;
+	c1.wakeups -= c0.wakeups;
+	c1.completions -= c0.completions;
+	return c1;
 }
 
-Test(rdma_client, measure__wakeups_and_throughput_per_mode)
+Test(rdma_client, moderation__signaling_and_wakeup_invariants_per_mode)
 {
+	struct rdmacpy_counters ev;
+	struct rdmacpy_counters mod;
+	struct rdmacpy_counters slow;
+	struct rdmacpy_counters ad;
+	struct rdmacpy_counters poll;
 	char path[512];
 	const char *dir = getenv("RDMACPY_BUILD_DIR");
 	FILE *out;
@@ -556,11 +599,24 @@ Test(rdma_client, measure__wakeups_and_throughput_per_mode)
 	out = fopen(path, "w");
 	if (!out)
 		out = stderr;
-	measure(RDMACPY_MOD_EVENT, 200, "EVENT", out);
-	measure(RDMACPY_MOD_MODERATED, 200, "MODERATED 200us", out);
-	measure(RDMACPY_MOD_MODERATED, 50000, "MODERATED 50ms", out);
-	measure(RDMACPY_MOD_ADAPTIVE, 200, "ADAPTIVE", out);
-	measure(RDMACPY_MOD_POLL, 200, "POLL", out);
+	ev = measure(RDMACPY_MOD_EVENT, 200, "EVENT", out);
+	mod = measure(RDMACPY_MOD_MODERATED, 200, "MODERATED 200us", out);
+	slow = measure(RDMACPY_MOD_MODERATED, 50000, "MODERATED 50ms", out);
+	ad = measure(RDMACPY_MOD_ADAPTIVE, 200, "ADAPTIVE", out);
+	poll = measure(RDMACPY_MOD_POLL, 200, "POLL", out);
 	if (out != stderr)
 		fclose(out);
+	/* rxe has no ibv_modify_cq: every mode below is the library's software moderation */
+	cr_assert(!ev.hw_moderation && !mod.hw_moderation && !ad.hw_moderation);
+	cr_assert_eq(ev.wrs_signaled, ev.wrs_posted, "EVENT signals every WR");
+	for (int i = 0; i < 3; i++) {
+		const struct rdmacpy_counters *k = i == 0 ? &mod : i == 1 ? &slow : &ad;
+
+		cr_assert_lt(k->wrs_signaled, k->wrs_posted, "moderated mode %d signaled every WR",
+			     i);
+		cr_assert_lt(k->wakeups, ev.wakeups,
+			     "moderated mode %d woke %llu times, EVENT %llu, for the same work", i,
+			     (unsigned long long)k->wakeups, (unsigned long long)ev.wakeups);
+	}
+	cr_assert_eq(poll.wakeups, 0, "POLL mode never sleeps on the channel");
 }

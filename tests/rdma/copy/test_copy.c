@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/auth.h"
+#include "tests/rdma/daemon/tclient.h"
 #include "tests/rdma/harness/harness.h"
 
 /* Exit codes documented in rdmacpy(1). */
@@ -85,8 +87,12 @@ Test(copy, cp__bytes_arrive_and_skip_the_client)
 	char in[400];
 	char back[400];
 	char json[16384];
+	char before[16384];
 	int rc;
 
+	rc = rdmacpy(dst.port, "stat --json %s", th_ip());
+	cr_assert_eq(rc, 0, "stat: %s", out);
+	snprintf(before, sizeof(before), "%s", out);
 	snprintf(in, sizeof(in), "%s/in", src.dir);
 	snprintf(back, sizeof(back), "%s/back", src.dir);
 	cr_assert_eq(th_random_file(in, COPY_LEN, 7), 0);
@@ -103,6 +109,17 @@ Test(copy, cp__bytes_arrive_and_skip_the_client)
 	cr_assert_eq(json_u64(json, "client_bytes_written"), 0, "%s", json);
 	cr_assert(strstr(json, "\"verified\":true"), "%s", json);
 	fprintf(stderr, "rdma_copy: %s", json);
+
+	/* the destination daemon saw the source daemon write, not this process: three clients
+	 * more (the source daemon, cp --verify's checksum, the stat that follows), one grant for
+	 * the copy, one FLUSH at its end */
+	rc = rdmacpy(dst.port, "stat --json %s", th_ip());
+	cr_assert_eq(rc, 0, "stat: %s", out);
+	cr_assert_eq(json_u64(out, "grants_total"), json_u64(before, "grants_total") + 1, "%s", out);
+	cr_assert_eq(json_u64(out, "clients_total"), json_u64(before, "clients_total") + 3, "%s",
+		     out);
+	cr_assert_eq(json_u64(out, "flushes"), json_u64(before, "flushes") + 1, "%s", out);
+	cr_assert_eq(json_u64(out, "grants_active"), 0, "the copy's grant was left open: %s", out);
 
 	/* the destination holds the bytes, read back independently of the checksums */
 	rc = rdmacpy(dst.port, "get -q %s:dst@%llu+%llu %s", th_ip(), DST_OFF, COPY_LEN, back);
@@ -253,4 +270,32 @@ Test(copy, cp__sigterm_during_a_copy_exits_cleanly)
 	       pidfile, res);
 	cr_assert(strstr(out, "rdmacpy:"), "the client said nothing: %s", out);
 	fprintf(stderr, "rdma_copy sigterm: %s", out);
+}
+
+Test(copy, raw_copy_past_the_source__the_daemon_refuses_range)
+{
+	struct rcp_auth_key key;
+	struct rcp_msg m;
+	struct rcp_msg r;
+	struct tc c;
+
+	/* a client that skips the CLI's checks: the daemon itself must say no */
+	cr_assert_eq(rcp_auth_key_load(src.key, &key), 0);
+	cr_assert_eq(tc_connect(&c, th_ip(), src.port, 0, 4096), 0);
+	cr_assert_eq(tc_auth(&c, &key, NULL), 0);
+	rcp_msg_init(&m, RCP_MSG_COPY, 0);
+	rcp_strfield_set(m.u.copy.src, sizeof(m.u.copy.src), "small");
+	rcp_strfield_set(m.u.copy.dst, sizeof(m.u.copy.dst), "dst");
+	rcp_strfield_set(m.u.copy.dst_host, sizeof(m.u.copy.dst_host), th_ip());
+	m.u.copy.dst_port = dst.port;
+	m.u.copy.src_offset = 512ull << 10;
+	m.u.copy.length = 1ull << 20; /* the region has 1 MiB: this ends 512 KiB past it */
+	cr_assert_eq(tc_call(&c, &m, &r, 20000), 0);
+	cr_assert_eq(r.hdr.type, RCP_MSG_ERROR, "got %s", rcp_msg_type_name(r.hdr.type));
+	cr_assert_eq(r.u.error.code, RCP_ERR_RANGE, "ERROR %s: %s", rcp_err_name(r.u.error.code),
+		     r.u.error.text);
+	rcp_msg_init(&m, RCP_MSG_STAT, 0);
+	cr_assert_eq(tc_call(&c, &m, &r, 20000), 0);
+	cr_assert_eq(r.u.stat_reply.copies_total, 0, "a copy was started");
+	tc_close(&c);
 }

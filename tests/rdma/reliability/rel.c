@@ -57,15 +57,19 @@ const char *rel_worker_path(char *buf, size_t cap)
 	return build_path("tests/rdma/reliability/rel_worker", buf, cap);
 }
 
-/* rel_daemon_init -- a fresh folder with a key */
+/* rel_daemon_init -- a fresh folder with a key, in the build tree: a file region there is on a
+ * filesystem with writeback (not the guest's tmpfs), so its bytes reach the file only through
+ * FLUSH or the daemon's write-back at exit, which is what these tests mean to prove */
 int rel_daemon_init(struct rel_daemon *d)
 {
+	char tmpl[300];
 	int fd;
 
 	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "/tmp/rdmacpy-rel.XXXXXX");
-	if (!mkdtemp(d->dir))
+	build_path("rel.XXXXXX", tmpl, sizeof(tmpl));
+	if (!mkdtemp(tmpl))
 		return -errno;
+	snprintf(d->dir, sizeof(d->dir), "%s", tmpl);
 	snprintf(d->key, sizeof(d->key), "%s/key", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/daemon.log", d->dir);
 	fd = open(d->key, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -98,7 +102,7 @@ static void keep_freed_memory_reusable(void)
 /* rel_daemon_start -- fork/exec rdmacpyd and wait for "ready PORT" on a pipe */
 int rel_daemon_start(struct rel_daemon *d, const char *const *extra)
 {
-	char expanded[MAX_ARGS][256];
+	char expanded[MAX_ARGS][512];
 	char *argv[MAX_ARGS + 16];
 	char exe[512];
 	char ready[16];
@@ -213,7 +217,7 @@ void rel_daemon_kill(struct rel_daemon *d)
 /* rel_daemon_fini -- kill what still runs, remove the folder */
 void rel_daemon_fini(struct rel_daemon *d)
 {
-	char cmd[160];
+	char cmd[400];
 
 	rel_daemon_kill(d);
 	if (d->dir[0]) {

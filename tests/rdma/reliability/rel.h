@@ -14,9 +14,9 @@
 struct rel_daemon {
 	pid_t pid;
 	uint16_t port;
-	char dir[64];  /* private folder: key, log, file regions */
-	char key[128]; /* key file, mode 0600 */
-	char log[128]; /* the daemon's stderr, appended to across restarts */
+	char dir[300]; /* private folder in the build tree: key, log, file regions */
+	char key[320]; /* key file, mode 0600 */
+	char log[320]; /* the daemon's stderr, appended to across restarts */
 	struct rcp_auth_key auth;
 };
 
