@@ -13,10 +13,11 @@ struct profile {
 /*
  * count grows 4x per step and period 2x: at a steady WR rate, completions per wake-up (WR rate x
  * period / count) halve per step up, which is what lets rcp_mod_adapt() settle inside its band.
- * Index 0 signals every WR for the lowest latency.
+ * Index 0 is the lowest latency that is still coalescing: one WR in two signaled, 8 us bound
+ * (one in one would be EVENT mode with a timer).
  */
 static const struct profile profiles[RCP_MOD_NPROFILES] = {
-	{.count = 1, .period_us = 8},	  {.count = 4, .period_us = 16},
+	{.count = 2, .period_us = 8},	  {.count = 4, .period_us = 16},
 	{.count = 16, .period_us = 32},	  {.count = 64, .period_us = 64},
 	{.count = 256, .period_us = 128},
 };

@@ -553,6 +553,17 @@ static void qp_settle(struct rcp_cli_qp *q, int first)
 			continue;
 		}
 		q->wake_total = 0;
+		if (q->mod.mode == RCP_MOD_POLL) {
+			/* POLL has no period: idle, it arms at once, so that no timer ever
+			 * wakes an event loop for it; completions that raced with the arm are
+			 * drained awake */
+			n = qp_arm(q, RCP_CLI_BATCH);
+			if (n <= 0)
+				return;
+			q->armed = false;
+			first = n;
+			continue;
+		}
 		q->waiting = true;
 		q->arm_due = act == RCP_MOD_ARM;
 		/* an event costs a wake-up however soon the application returns: arm only

@@ -19,11 +19,12 @@ static struct th_daemon d;
 static char cli[512];
 static char out[16384];
 
-/* start -- a daemon with a big anonymous region, a file region and a read-only region */
-static void start(void)
+/* start_with -- a daemon with an anonymous region "big" of big_spec's size, a file region and
+ * a read-only region */
+static void start_with(const char *big_spec)
 {
-	static const char *const regions[] = {
-		"--region", "big:anon:320M:rw", "--region", "file:file:%D/region.dat:8M:rw",
+	const char *const regions[] = {
+		"--region", big_spec, "--region", "file:file:%D/region.dat:8M:rw",
 		"--region", "ro:anon:1M:ro",	NULL,
 	};
 	int rc;
@@ -33,6 +34,18 @@ static void start(void)
 	th_build("client/cli/rdmacpy", cli, sizeof(cli));
 	rc = th_daemon_start(&d, regions);
 	cr_assert_eq(rc, 0, "rdmacpyd did not start (%d)", rc);
+}
+
+/* start -- most tests need 32 MiB at most: a region that takes no time to register */
+static void start(void)
+{
+	start_with("big:anon:32M:rw");
+}
+
+/* start_big -- the tests that move hundreds of MiB */
+static void start_big(void)
+{
+	start_with("big:anon:320M:rw");
 }
 
 /* stop -- the daemon must exit cleanly after every test */
@@ -103,12 +116,12 @@ Test(cli, roundtrip__4KiB_plus_1)
 	roundtrip(4097);
 }
 
-Test(cli, roundtrip__64MiB)
+Test(cli, roundtrip__64MiB, .init = start_big)
 {
 	roundtrip(64ull << 20);
 }
 
-Test(cli, roundtrip__300MiB)
+Test(cli, roundtrip__300MiB, .init = start_big)
 {
 	/* the size is the point here: the bytes are compared whole, and --verify's checksums
 	 * (the 64 MiB case has them) would triple the time under an emulated CPU */
@@ -191,7 +204,7 @@ Test(cli, cpu_option__io_thread_kept_off_the_transfer_cpu)
 	cr_assert(strstr(out, "--cpu '4096'"), "%s", out);
 }
 
-Test(cli, ls_and_stat)
+Test(cli, ls_and_stat, .init = start_big)
 {
 	char args[600];
 
@@ -274,7 +287,7 @@ Test(cli, error__pipe_longer_than_the_range)
 	cr_assert_eq(rdmacpy(args), 0, "%s", out);
 }
 
-Test(cli, error__reader_of_stdout_goes_away)
+Test(cli, error__reader_of_stdout_goes_away, .init = start_big)
 {
 	char args[1200];
 
@@ -294,7 +307,7 @@ Test(cli, error__reader_of_stdout_goes_away)
 	cr_assert_eq(rdmacpy(args), 0, "%s", out);
 }
 
-Test(cli, error__daemon_killed_mid_get__temporary_file_removed)
+Test(cli, error__daemon_killed_mid_get__temporary_file_removed, .init = start_big)
 {
 	char args[2400];
 	char back[400];

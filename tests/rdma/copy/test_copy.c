@@ -23,18 +23,22 @@ static struct th_daemon dst; /* the daemon written into, sharing src's key */
 static char cli[512];
 static char out[16384];
 
-/* start -- src serves "src" and a small region, dst serves "dst" and a read-only region; 256 MiB
- * take long enough on rxe to act while a copy runs */
-static void start(void)
+/* start_sized -- src serves "src" (size) and a small region, dst serves "dst" (size) and a
+ * read-only region */
+static void start_sized(const char *size)
 {
-	static const char *const src_regions[] = {
-		"--region", "src:anon:256M:rw", "--region", "small:anon:1M:rw", NULL,
+	char src_spec[64];
+	char dst_spec[64];
+	const char *const src_regions[] = {
+		"--region", src_spec, "--region", "small:anon:1M:rw", NULL,
 	};
-	static const char *const dst_regions[] = {
-		"--region", "dst:anon:256M:rw", "--region", "ro:anon:64M:ro", NULL,
+	const char *const dst_regions[] = {
+		"--region", dst_spec, "--region", "ro:anon:4M:ro", NULL,
 	};
 	int rc;
 
+	snprintf(src_spec, sizeof(src_spec), "src:anon:%s:rw", size);
+	snprintf(dst_spec, sizeof(dst_spec), "dst:anon:%s:rw", size);
 	if (!th_ip())
 		cr_skip_test("no RDMA fabric: run under scripts/softroce");
 	th_build("client/cli/rdmacpy", cli, sizeof(cli));
@@ -42,6 +46,18 @@ static void start(void)
 	cr_assert_eq(rc, 0, "source rdmacpyd did not start (%d)", rc);
 	rc = th_daemon_start_key(&dst, src.key, dst_regions);
 	cr_assert_eq(rc, 0, "destination rdmacpyd did not start (%d)", rc);
+}
+
+/* start -- 64 MiB each side: room for the 40 MiB copy and the range checks */
+static void start(void)
+{
+	start_sized("64M");
+}
+
+/* start_long -- 256 MiB each side: a copy that takes long enough on rxe to act while it runs */
+static void start_long(void)
+{
+	start_sized("256M");
 }
 
 /* stop -- both daemons must exit cleanly after every test */
@@ -197,7 +213,7 @@ Test(copy, cp__range_past_the_end_of_the_destination)
 {
 	int rc;
 
-	rc = rdmacpy(src.port, "cp --dst-port %u %s:src@0+2M %s:dst@255M", dst.port, th_ip(),
+	rc = rdmacpy(src.port, "cp --dst-port %u %s:src@0+2M %s:dst@63M", dst.port, th_ip(),
 		     th_ip());
 	cr_assert_eq(rc, EXIT_REMOTE, "exit %d: %s", rc, out);
 	cr_assert(strstr(out, "outside") || strstr(out, "range"), "%s", out);
@@ -229,7 +245,7 @@ static void start_background_copy(const char *pidfile, const char *res)
 	cr_assert_eq(active, 1, "the copy did not start");
 }
 
-Test(copy, cp__client_gone_cancels_the_copy)
+Test(copy, cp__client_gone_cancels_the_copy, .init = start_long)
 {
 	uint64_t active = UINT64_MAX;
 	char pidfile[400];
@@ -254,7 +270,7 @@ Test(copy, cp__client_gone_cancels_the_copy)
 	cr_assert_eq(stat_u64(dst.port, "grants_active"), 0, "%s", out);
 }
 
-Test(copy, cp__sigterm_during_a_copy_exits_cleanly)
+Test(copy, cp__sigterm_during_a_copy_exits_cleanly, .init = start_long)
 {
 	char pidfile[400];
 	char res[400];

@@ -716,14 +716,14 @@ static unsigned long long proc_wakeups(pid_t pid)
 
 Test(daemon, large_write__daemon_never_wakes)
 {
-	const uint64_t total = 256ull * MiB;
+	const uint64_t total = 128ull * MiB;
 	struct rcp_msg_open_reply g;
 	unsigned long long before;
 	unsigned long long after;
 	uint64_t off;
 	struct tc c;
 
-	daemon_start_args("anon:anon:256MiB");
+	daemon_start_args("anon:anon:128MiB");
 	client(&c, 16 * MiB);
 	g = open_ok(&c, "anon", 0, total, RCP_RIGHTS_RW);
 	fill_random(c.data, 16 * MiB, 7);
@@ -732,7 +732,7 @@ Test(daemon, large_write__daemon_never_wakes)
 		cr_assert_eq(tc_rdma(&c, IBV_WR_RDMA_WRITE, 0, g.addr + off, g.rkey, 16 * MiB),
 			     IBV_WC_SUCCESS);
 	after = proc_wakeups(d.pid);
-	fprintf(stderr, "large_write: 256 MiB written; rdmacpyd woke %llu times\n",
+	fprintf(stderr, "large_write: 128 MiB written; rdmacpyd woke %llu times\n",
 		after - before);
 	/* one-sided: no thread of the daemon has anything to do with these bytes (its timers
 	 * are off in these tests), so none of them is woken, however many bytes go by */
