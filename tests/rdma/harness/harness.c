@@ -57,6 +57,32 @@ static bool log_has(const char *path, const char *word)
 	return strstr(buf, word) != NULL;
 }
 
+/* log_port -- the port of the daemon's "listening on ADDR:PORT" log line */
+static bool log_port(const char *path, uint16_t *port)
+{
+	char buf[65536];
+	FILE *f = fopen(path, "r");
+	const char *p;
+	const char *colon;
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strstr(buf, "listening on ");
+	if (!p)
+		return false;
+	colon = strchr(p, ',');
+	while (colon && colon > p && colon[-1] != ':')
+		colon--;
+	if (!colon || colon == p)
+		return false;
+	*port = (uint16_t)strtoul(colon, NULL, 10);
+	return *port != 0;
+}
+
 /* write_key -- a fresh 32-byte hex key, mode 0600 */
 static int write_key(const char *path)
 {
@@ -114,7 +140,6 @@ int th_daemon_start(struct th_daemon *d, const char *const *extra)
 /* th_daemon_start_key -- start rdmacpyd with key_file's key (NULL: a fresh one) */
 int th_daemon_start_key(struct th_daemon *d, const char *key_file, const char *const *extra)
 {
-	static unsigned next_port;
 	char bin[512];
 	char port[16];
 	char *argv[64];
@@ -133,11 +158,9 @@ int th_daemon_start_key(struct th_daemon *d, const char *key_file, const char *c
 	rc = key_file ? copy_key(key_file, d->key) : write_key(d->key);
 	if (rc)
 		return rc;
-	/* Ports differ per test process so a lingering daemon never answers the next test. */
-	if (!next_port)
-		next_port = 20000 + (unsigned)(getpid() % 20000);
-	d->port = (uint16_t)next_port++;
-	snprintf(port, sizeof(port), "%u", d->port);
+	/* The daemon picks a free port itself, so tests can run side by side and a lingering
+	 * daemon never answers the next test; the port is read back from its log. */
+	snprintf(port, sizeof(port), "0");
 
 	argv[argc++] = (char *)th_build("server/rdmacpyd", bin, sizeof(bin));
 	argv[argc++] = "--listen";
@@ -174,7 +197,7 @@ int th_daemon_start_key(struct th_daemon *d, const char *key_file, const char *c
 	for (int waited = 0; waited < READY_TIMEOUT_MS; waited += 20) {
 		int status;
 
-		if (log_has(d->log, "ready"))
+		if (log_has(d->log, "ready") && log_port(d->log, &d->port))
 			return 0;
 		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
 			d->pid = 0;
