@@ -4,6 +4,7 @@
 #include "client/cli/cli.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* cli_error -- "rdmacpy: <message>" on stderr */
@@ -103,8 +104,10 @@ int cli_fail(struct rdmacpy_conn *conn, const char *host, int err, const char *w
 int cli_connect(const struct cli_opts *o, const char *host, struct rdmacpy_conn **conn)
 {
 	struct rdmacpy_conn_opts co;
+	struct rdmacpy_op *op = NULL;
 	int rc;
 
+	*conn = NULL;
 	rdmacpy_conn_opts_init(&co);
 	co.key_file = o->key_file;
 	if (o->timeout_ms > 0)
@@ -120,14 +123,48 @@ int cli_connect(const struct cli_opts *o, const char *host, struct rdmacpy_conn 
 		co.mod_period_us = o->mod_period_us;
 	if (o->chunk)
 		co.chunk_size = (uint32_t)o->chunk;
-	rc = rdmacpy_connect(host, o->port, &co, conn);
+	co.device = o->device;
+	co.device_port = o->device_port;
+	/* the asynchronous form, waited for: on failure the connection's own explanation is
+	 * still there to print */
+	rc = rdmacpy_conn_open_async(host, o->port, &co, NULL, NULL, conn, &op);
+	if (!rc) {
+		rc = rdmacpy_op_wait(op, -1);
+		rdmacpy_op_free(&op);
+	}
 	if (rc) {
-		int code = cli_fail(NULL, host, rc, "cannot connect");
+		int code = cli_fail(*conn, host, rc, "cannot connect");
 
+		rdmacpy_conn_close(conn);
 		/* Whatever went wrong while connecting (even a timeout) is a connection failure. */
 		return code == CLI_EXIT_AUTH ? code : CLI_EXIT_CONNECT;
 	}
 	return 0;
+}
+
+/* cli_list -- every region of the daemon, in an array to free; the count or RDMACPY_E_* */
+int cli_list(struct rdmacpy_conn *conn, struct rdmacpy_region_info **out)
+{
+	struct rdmacpy_region_info *r = NULL;
+	size_t total = 64;
+	size_t cap = 0;
+	int n = 0;
+
+	/* ask for as many as the daemon said it has, until the answer fits (it may grow) */
+	while (total > cap) {
+		free(r);
+		cap = total + 16;
+		r = calloc(cap, sizeof(*r));
+		if (!r)
+			return RDMACPY_E_NOMEM;
+		n = rdmacpy_region_list(conn, r, sizeof(*r), cap, &total);
+		if (n < 0) {
+			free(r);
+			return n;
+		}
+	}
+	*out = r;
+	return n;
 }
 
 /* list_names -- "a, b, c" of the daemon's regions, for a not-found message */
@@ -142,20 +179,59 @@ static void list_names(const struct rdmacpy_region_info *r, int n, char *buf, si
 		snprintf(buf, cap, "no regions");
 }
 
+/* open_found -- the checks and the grant, once the region is known */
+static int open_found(struct rdmacpy_conn *conn, const struct cli_spec *spec,
+		      const struct rdmacpy_region_info *r, uint64_t want_len,
+		      enum rdmacpy_rights rights, struct rdmacpy_grant **grant,
+		      uint64_t *region_size, const char *unchanged)
+{
+	uint64_t len;
+	int rc;
+
+	if (rights == RDMACPY_RIGHTS_RW && r->rights != RDMACPY_RIGHTS_RW) {
+		cli_error("region '%s' on %s is read-only; cannot write into it%s", spec->region,
+			  spec->host, unchanged);
+		return CLI_EXIT_REMOTE;
+	}
+	*region_size = r->size;
+	if (spec->offset > r->size) {
+		cli_error("offset %llu is past the end of region '%s' (%llu bytes) on %s%s",
+			  (unsigned long long)spec->offset, spec->region,
+			  (unsigned long long)r->size, spec->host, unchanged);
+		return CLI_EXIT_REMOTE;
+	}
+	len = spec->has_length ? spec->length : want_len ? want_len : r->size - spec->offset;
+	if (len > r->size - spec->offset) {
+		cli_error("%llu bytes at offset %llu run past the end of region '%s' (%llu bytes) "
+			  "on %s%s",
+			  (unsigned long long)len, (unsigned long long)spec->offset, spec->region,
+			  (unsigned long long)r->size, spec->host, unchanged);
+		return CLI_EXIT_REMOTE;
+	}
+	if (len == 0) {
+		*grant = NULL;
+		return 0;
+	}
+	rc = rdmacpy_grant_open(conn, spec->region, spec->offset, len, rights, grant);
+	if (rc)
+		return cli_fail(conn, spec->host, rc, "cannot open the region");
+	return 0;
+}
+
 /* cli_open -- a grant on spec's region */
 int cli_open(const struct cli_opts *o, struct rdmacpy_conn *conn, const struct cli_spec *spec,
 	     uint64_t want_len, enum rdmacpy_rights rights, struct rdmacpy_grant **grant,
 	     uint64_t *region_size)
 {
-	struct rdmacpy_region_info regions[64];
+	struct rdmacpy_region_info *regions = NULL;
 	const struct rdmacpy_region_info *r = NULL;
+	const char *unchanged = rights == RDMACPY_RIGHTS_RW ? "; nothing was written" : "";
 	char names[1024];
-	uint64_t len;
 	int n;
 	int rc;
 
 	(void)o;
-	n = rdmacpy_list(conn, regions, 64, NULL);
+	n = cli_list(conn, &regions);
 	if (n < 0)
 		return cli_fail(conn, spec->host, n, "cannot list regions");
 	for (int i = 0; i < n; i++)
@@ -165,36 +241,12 @@ int cli_open(const struct cli_opts *o, struct rdmacpy_conn *conn, const struct c
 		list_names(regions, n, names, sizeof(names));
 		cli_error("region '%s' not found on %s; it has: %s", spec->region, spec->host,
 			  names);
+		free(regions);
 		return CLI_EXIT_REMOTE;
 	}
-	if (rights == RDMACPY_RIGHTS_RW && r->rights != RDMACPY_RIGHTS_RW) {
-		cli_error("region '%s' on %s is read-only; cannot write into it", spec->region,
-			  spec->host);
-		return CLI_EXIT_REMOTE;
-	}
-	*region_size = r->size;
-	if (spec->offset > r->size) {
-		cli_error("offset %llu is past the end of region '%s' (%llu bytes) on %s",
-			  (unsigned long long)spec->offset, spec->region,
-			  (unsigned long long)r->size, spec->host);
-		return CLI_EXIT_REMOTE;
-	}
-	len = spec->has_length ? spec->length : want_len ? want_len : r->size - spec->offset;
-	if (len > r->size - spec->offset) {
-		cli_error("%llu bytes at offset %llu run past the end of region '%s' (%llu bytes) "
-			  "on %s",
-			  (unsigned long long)len, (unsigned long long)spec->offset, spec->region,
-			  (unsigned long long)r->size, spec->host);
-		return CLI_EXIT_REMOTE;
-	}
-	if (len == 0) {
-		*grant = NULL;
-		return 0;
-	}
-	rc = rdmacpy_open(conn, spec->region, spec->offset, len, rights, grant);
-	if (rc)
-		return cli_fail(conn, spec->host, rc, "cannot open the region");
-	return 0;
+	rc = open_found(conn, spec, r, want_len, rights, grant, region_size, unchanged);
+	free(regions);
+	return rc;
 }
 
 /* cli_hex -- lowercase hex of n bytes into out (2n+1 bytes) */

@@ -18,7 +18,9 @@ struct cli_opts {
 	uint16_t port;
 	uint16_t dst_port; /* cp: the destination daemon's port; 0 means port */
 	const char *key_file;
-	const char *device;
+	const char *device; /* the local RDMA device to connect from, NULL: the route's */
+	uint8_t device_port;
+	bool read_only; /* mk: the region's rights */
 	bool quiet;
 	bool json;
 	bool verify;
@@ -65,6 +67,9 @@ int cli_open(const struct cli_opts *o, struct rdmacpy_conn *conn, const struct c
 	     uint64_t want_len, enum rdmacpy_rights rights, struct rdmacpy_grant **grant,
 	     uint64_t *region_size);
 
+/* cli_list -- every region of the daemon in *out (free it); the count, or RDMACPY_E_* */
+int cli_list(struct rdmacpy_conn *conn, struct rdmacpy_region_info **out);
+
 /* cli_fail -- explain a library failure of what on host and return its exit code */
 int cli_fail(struct rdmacpy_conn *conn, const char *host, int err, const char *what);
 
@@ -77,6 +82,8 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv);
 int cli_cmd_cp(const struct cli_opts *o, int argc, char **argv);
 int cli_cmd_ls(const struct cli_opts *o, int argc, char **argv);
 int cli_cmd_stat(const struct cli_opts *o, int argc, char **argv);
+int cli_cmd_mk(const struct cli_opts *o, int argc, char **argv);
+int cli_cmd_rm(const struct cli_opts *o, int argc, char **argv);
 int cli_cmd_bench(const struct cli_opts *o, int argc, char **argv);
 
 #endif

@@ -99,10 +99,10 @@ static int submit_one(const struct cli_opts *o, struct rdmacpy_conn *conn,
 		uint8_t *p = buf + slot * size;
 
 		b->outstanding++;
-		rc = o->bench_read ? rdmacpy_submit_read(conn, g, r.offset, p, (size_t)size,
-							 op_done, b, NULL)
-				   : rdmacpy_submit_write(conn, g, r.offset, p, (size_t)size,
-							  op_done, b, NULL);
+		rc = o->bench_read ? rdmacpy_read_async(conn, g, r.offset, p, (size_t)size, op_done,
+							b, NULL)
+				   : rdmacpy_write_async(conn, g, r.offset, p, (size_t)size,
+							 op_done, b, NULL);
 		if (rc) {
 			b->outstanding--;
 			return rc;
@@ -117,8 +117,8 @@ static int submit_one(const struct cli_opts *o, struct rdmacpy_conn *conn,
 	if (!o->separate) {
 		b->outstanding++;
 		rc = o->bench_read
-			     ? rdmacpy_submit_readv(conn, g, iov, (int)n, &r, 1, op_done, b, NULL)
-			     : rdmacpy_submit_writev(conn, g, iov, (int)n, &r, 1, op_done, b, NULL);
+			     ? rdmacpy_readv_async(conn, g, iov, (int)n, &r, 1, op_done, b, NULL)
+			     : rdmacpy_writev_async(conn, g, iov, (int)n, &r, 1, op_done, b, NULL);
 		if (rc) {
 			b->outstanding--;
 			return rc;
@@ -129,10 +129,10 @@ static int submit_one(const struct cli_opts *o, struct rdmacpy_conn *conn,
 		uint64_t off = r.offset + (uint64_t)j * piece;
 
 		b->outstanding++;
-		rc = o->bench_read ? rdmacpy_submit_read(conn, g, off, iov[j].iov_base,
-							 iov[j].iov_len, op_done, b, NULL)
-				   : rdmacpy_submit_write(conn, g, off, iov[j].iov_base,
-							  iov[j].iov_len, op_done, b, NULL);
+		rc = o->bench_read ? rdmacpy_read_async(conn, g, off, iov[j].iov_base,
+							iov[j].iov_len, op_done, b, NULL)
+				   : rdmacpy_write_async(conn, g, off, iov[j].iov_base,
+							 iov[j].iov_len, op_done, b, NULL);
 		if (rc) {
 			b->outstanding--;
 			return rc;
@@ -161,6 +161,7 @@ static int run_bw(const struct cli_opts *o, struct rdmacpy_conn *conn,
 
 	if (slots == 0)
 		return RDMACPY_E_RANGE;
+	c0.size = sizeof(c0);
 	rdmacpy_conn_counters(conn, &c0);
 	cpu0 = cpu_seconds();
 	t0 = cli_now_ns();
@@ -180,7 +181,7 @@ static int run_bw(const struct cli_opts *o, struct rdmacpy_conn *conn,
 			r->bytes += size;
 			continue;
 		}
-		rc = rdmacpy_progress(conn, -1);
+		rc = rdmacpy_conn_progress(conn, -1);
 		if (rc < 0) {
 			b.error = rc;
 		} else if (rc == 0 && b.outstanding) {
@@ -188,6 +189,7 @@ static int run_bw(const struct cli_opts *o, struct rdmacpy_conn *conn,
 		}
 	}
 	r->seconds = (double)(cli_now_ns() - t0) / 1e9;
+	c1.size = sizeof(c1);
 	rdmacpy_conn_counters(conn, &c1);
 	finish(r, &c0, &c1, cpu_seconds() - cpu0);
 	return b.error;
@@ -211,6 +213,7 @@ static int run_lat(const struct cli_opts *o, struct rdmacpy_conn *conn,
 	lat = calloc(n, sizeof(*lat));
 	if (!lat)
 		return RDMACPY_E_NOMEM;
+	c0.size = sizeof(c0);
 	rdmacpy_conn_counters(conn, &c0);
 	cpu0 = cpu_seconds();
 	t0 = cli_now_ns();
@@ -224,6 +227,7 @@ static int run_lat(const struct cli_opts *o, struct rdmacpy_conn *conn,
 		r->bytes += size;
 	}
 	r->seconds = (double)(cli_now_ns() - t0) / 1e9;
+	c1.size = sizeof(c1);
 	rdmacpy_conn_counters(conn, &c1);
 	finish(r, &c0, &c1, cpu_seconds() - cpu0);
 	qsort(lat, r->ops, sizeof(*lat), cmp_double);
@@ -345,6 +349,7 @@ int cli_cmd_bench(const struct cli_opts *o_in, int argc, char **argv)
 		rc = cli_fail(conn, spec.host, rc, "cannot register the buffer");
 		goto out;
 	}
+	c.size = sizeof(c);
 	rdmacpy_conn_counters(conn, &c);
 	if (o.json) {
 		printf("[");
@@ -375,7 +380,7 @@ int cli_cmd_bench(const struct cli_opts *o_in, int argc, char **argv)
 out:
 	rdmacpy_mem_dereg(&mem);
 	rdmacpy_grant_close(&grant);
-	rdmacpy_close(&conn);
+	rdmacpy_conn_close(&conn);
 	free(buf);
 	return rc;
 }

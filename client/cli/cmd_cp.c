@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_cp.c -- rdmacpy cp: third-party copy between two daemons */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "client/cli/cli.h"
@@ -17,17 +18,22 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
  * and returns an exit code when the range does not fit */
 static int source_length(struct rdmacpy_conn *conn, const struct cli_spec *src, uint64_t *len)
 {
-	struct rdmacpy_region_info regions[64];
+	struct rdmacpy_region_info *regions = NULL;
+	struct rdmacpy_region_info found;
 	const struct rdmacpy_region_info *r = NULL;
 	int n;
 	int i;
 
-	n = rdmacpy_list(conn, regions, 64, NULL);
+	n = cli_list(conn, &regions);
 	if (n < 0)
 		return cli_fail(conn, src->host, n, "cannot list regions");
-	for (i = 0; i < n; i++)
-		if (strcmp(regions[i].name, src->region) == 0)
-			r = &regions[i];
+	for (i = 0; i < n; i++) {
+		if (strcmp(regions[i].name, src->region) == 0) {
+			found = regions[i];
+			r = &found;
+		}
+	}
+	free(regions);
 	if (!r) {
 		cli_error("region '%s' not found on %s (`rdmacpy ls %s` lists them)", src->region,
 			  src->host, src->host);
@@ -91,18 +97,19 @@ static int verify(const struct cli_opts *o, struct rdmacpy_conn *conn, const str
 	char hb[2 * RDMACPY_CHECKSUM_LEN + 1];
 	int rc;
 
-	rc = rdmacpy_checksum(conn, src->region, src->offset, len, a);
+	rc = rdmacpy_region_checksum(conn, src->region, src->offset, len, a);
 	if (rc)
 		return cli_fail(conn, src->host, rc, "cannot checksum the source range");
 	dopts.port = o->dst_port ? o->dst_port : o->port;
 	rc = cli_connect(&dopts, dst->host, &dconn);
 	if (rc)
 		return rc;
-	rc = rdmacpy_checksum(dconn, dst->region, dst->offset, len, b);
+	rc = rdmacpy_region_checksum(dconn, dst->region, dst->offset, len, b);
 	if (rc) {
 		rc = cli_fail(dconn, dst->host, rc, "cannot checksum the destination range");
 		goto out_close;
 	}
+	dst_ctr->size = sizeof(*dst_ctr);
 	rdmacpy_conn_counters(dconn, dst_ctr);
 	if (memcmp(a, b, sizeof(a)) != 0) {
 		cli_hex(a, sizeof(a), ha);
@@ -113,7 +120,7 @@ static int verify(const struct cli_opts *o, struct rdmacpy_conn *conn, const str
 		rc = CLI_EXIT_VERIFY;
 	}
 out_close:
-	rdmacpy_close(&dconn);
+	rdmacpy_conn_close(&dconn);
 	return rc;
 }
 
@@ -181,14 +188,15 @@ int cli_cmd_cp(const struct cli_opts *o, int argc, char **argv)
 		goto out_close;
 	cli_progress_init(&prog, stderr, o->quiet || o->json, "cp", len);
 	t0 = cli_now_ns();
-	rc = rdmacpy_copy(conn, src.region, src.offset, len, dst.host, dst_port, dst.region,
-			  dst.offset, on_progress, &prog, &done);
+	rc = rdmacpy_region_copy(conn, src.region, src.offset, len, dst.host, dst_port, dst.region,
+				 dst.offset, on_progress, &prog, &done);
 	cli_progress_finish(&prog);
 	secs = (double)(cli_now_ns() - t0) / 1e9;
 	if (rc) {
 		rc = copy_failed(conn, &src, &dst, dst_port, rc, done);
 		goto out_close;
 	}
+	ctr.size = sizeof(ctr);
 	rdmacpy_conn_counters(conn, &ctr);
 	if (o->verify) {
 		rc = verify(o, conn, &src, &dst, len, &dctr);
@@ -199,6 +207,6 @@ int cli_cmd_cp(const struct cli_opts *o, int argc, char **argv)
 	}
 	report(o, &ctr, done, secs, o->verify);
 out_close:
-	rdmacpy_close(&conn);
+	rdmacpy_conn_close(&conn);
 	return rc;
 }

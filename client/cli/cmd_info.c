@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_info.c -- rdmacpy ls and stat: what a daemon serves and how it is doing */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "client/cli/cli.h"
@@ -23,9 +24,8 @@ static const char *kind_name(enum rdmacpy_region_kind k)
 /* cli_cmd_ls -- rdmacpy ls HOST */
 int cli_cmd_ls(const struct cli_opts *o, int argc, char **argv)
 {
-	struct rdmacpy_region_info regions[256];
+	struct rdmacpy_region_info *regions = NULL;
 	struct rdmacpy_conn *conn = NULL;
-	size_t total = 0;
 	char size[32];
 	int n;
 	int rc;
@@ -37,7 +37,7 @@ int cli_cmd_ls(const struct cli_opts *o, int argc, char **argv)
 	rc = cli_connect(o, argv[0], &conn);
 	if (rc)
 		return rc;
-	n = rdmacpy_list(conn, regions, 256, &total);
+	n = cli_list(conn, &regions);
 	if (n < 0) {
 		rc = cli_fail(conn, argv[0], n, "cannot list regions");
 		goto out;
@@ -59,11 +59,10 @@ int cli_cmd_ls(const struct cli_opts *o, int argc, char **argv)
 			       regions[i].rights == RDMACPY_RIGHTS_RW ? "rw" : "ro",
 			       kind_name(regions[i].kind), regions[i].dynamic ? " dynamic" : "");
 		}
-		if (total > (size_t)n)
-			printf("(%zu more not shown)\n", total - (size_t)n);
 	}
+	free(regions);
 out:
-	rdmacpy_close(&conn);
+	rdmacpy_conn_close(&conn);
 	return rc;
 }
 
@@ -81,7 +80,7 @@ int cli_cmd_stat(const struct cli_opts *o, int argc, char **argv)
 	rc = cli_connect(o, argv[0], &conn);
 	if (rc)
 		return rc;
-	rc = rdmacpy_stat(conn, &st);
+	rc = rdmacpy_daemon_stat(conn, &st);
 	if (rc) {
 		rc = cli_fail(conn, argv[0], rc, "cannot read statistics");
 		goto out;
@@ -134,6 +133,6 @@ int cli_cmd_stat(const struct cli_opts *o, int argc, char **argv)
 			printf("}\n");
 	}
 out:
-	rdmacpy_close(&conn);
+	rdmacpy_conn_close(&conn);
 	return rc;
 }

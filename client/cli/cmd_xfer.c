@@ -34,6 +34,7 @@ static void report(const struct cli_opts *o, struct rdmacpy_conn *conn, const ch
 	double rate = secs > 0 ? (double)bytes / secs : 0;
 	char r[32];
 
+	c.size = sizeof(c);
 	rdmacpy_conn_counters(conn, &c);
 	if (o->json) {
 		printf("{\"op\":\"%s\",\"bytes\":%llu,\"seconds\":%.6f,\"mbps\":%.3f,"
@@ -65,7 +66,7 @@ static int verify(struct rdmacpy_conn *conn, const struct cli_spec *spec, uint64
 	rcp_checksum_final(sum, mine);
 	if (len == 0)
 		return 0;
-	rc = rdmacpy_checksum(conn, spec->region, spec->offset, len, theirs);
+	rc = rdmacpy_region_checksum(conn, spec->region, spec->offset, len, theirs);
 	if (rc)
 		return cli_fail(conn, spec->host, rc, "cannot checksum the remote range");
 	if (memcmp(mine, theirs, sizeof(mine)) != 0) {
@@ -79,21 +80,60 @@ static int verify(struct rdmacpy_conn *conn, const struct cli_spec *spec, uint64
 	return 0;
 }
 
-/* stream_failed -- explain a failed stream and return its exit code */
-static int stream_failed(struct rdmacpy_conn *conn, const struct cli_spec *spec,
-			 const struct cli_stream *s, int rc, const char *local)
+/* overwritten -- after a put failed part-way: exactly which bytes of the region changed */
+static void overwritten(const struct cli_spec *spec, const struct cli_stream *s)
 {
-	if (s->too_long) {
-		cli_error("the input is longer than %s:%s from offset %llu (%llu bytes)",
-			  spec->host, spec->region, (unsigned long long)spec->offset,
-			  (unsigned long long)s->limit);
-		return CLI_EXIT_REMOTE;
+	unsigned long long from = spec->offset;
+
+	if (!s->sent) {
+		cli_error("nothing was written to %s:%s", spec->host, spec->region);
+		return;
 	}
-	if (s->io_errno) {
+	if (s->sent == s->done) {
+		cli_error("bytes %llu..%llu of %s:%s were overwritten (%llu bytes); the rest of "
+			  "the region is unchanged",
+			  from, from + s->done - 1, spec->host, spec->region,
+			  (unsigned long long)s->done);
+		return;
+	}
+	/* some writes were in flight when it failed: those may or may not have landed */
+	cli_error("bytes %llu..%llu of %s:%s were overwritten and bytes %llu..%llu may have been; "
+		  "the rest of the region is unchanged",
+		  from, from + s->done - 1, spec->host, spec->region, from + s->done,
+		  from + s->sent - 1);
+}
+
+/* stream_failed -- explain a failed stream (for a put, what it changed) and return its exit
+ * code */
+static int stream_failed(struct rdmacpy_conn *conn, const struct cli_spec *spec,
+			 const struct cli_stream *s, int rc, const char *local, bool put,
+			 bool size_known)
+{
+	int code;
+
+	if (s->too_long && size_known) {
+		cli_error("%s is longer than the %llu bytes given (--size or the file's size when "
+			  "put began)",
+			  local, (unsigned long long)s->total);
+		code = CLI_EXIT_LOCAL_IO;
+	} else if (s->too_long) {
+		cli_error("%s is longer than the %llu bytes of %s:%s from offset %llu to its end",
+			  local, (unsigned long long)s->limit, spec->host, spec->region,
+			  (unsigned long long)spec->offset);
+		code = CLI_EXIT_REMOTE;
+	} else if (s->too_short) {
+		cli_error("%s ended after %llu of the %llu bytes given", local,
+			  (unsigned long long)s->sent, (unsigned long long)s->total);
+		code = CLI_EXIT_LOCAL_IO;
+	} else if (s->io_errno) {
 		cli_error("%s: %s", local, strerror(s->io_errno));
-		return CLI_EXIT_LOCAL_IO;
+		code = CLI_EXIT_LOCAL_IO;
+	} else {
+		code = cli_fail(conn, spec->host, rc, "transfer failed");
 	}
-	return cli_fail(conn, spec->host, rc, "transfer failed");
+	if (put)
+		overwritten(spec, s);
+	return code;
 }
 
 /* stream_init -- what put and get set alike: the connection, the grant, the local fd, the
@@ -123,7 +163,10 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 	uint64_t region_size = 0;
 	uint64_t t0;
 	double secs;
+	const char *local;
+	uint64_t length;
 	char err[256];
+	bool size_known;
 	bool from_pipe;
 	int fd;
 	int rc;
@@ -146,7 +189,22 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 		return CLI_EXIT_LOCAL_IO;
 	}
 	from_pipe = !S_ISREG(st.st_mode);
-	if (!from_pipe && st.st_size == 0) {
+	local = from_pipe ? "the input" : argv[0];
+	if (o->nsizes > 1) {
+		cli_error("put --size takes one length: the stream's");
+		rc = CLI_EXIT_USAGE;
+		goto out_close_fd;
+	}
+	if (o->nsizes == 1 && !from_pipe && o->sizes[0] != (uint64_t)st.st_size) {
+		cli_error("--size %llu, but %s has %llu bytes", (unsigned long long)o->sizes[0],
+			  argv[0], (unsigned long long)st.st_size);
+		rc = CLI_EXIT_USAGE;
+		goto out_close_fd;
+	}
+	/* the length known before any byte moves: the file's size, or --size for a stream */
+	size_known = !from_pipe || o->nsizes == 1;
+	length = !from_pipe ? (uint64_t)st.st_size : o->nsizes == 1 ? o->sizes[0] : 0;
+	if (size_known && length == 0) {
 		/* Nothing to move, but the region must still exist and be writable. */
 		spec.has_length = true;
 		spec.length = 0;
@@ -154,15 +212,14 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 	rc = cli_connect(o, spec.host, &conn);
 	if (rc)
 		goto out_close_fd;
-	rc = cli_open(o, conn, &spec, from_pipe ? 0 : (uint64_t)st.st_size, RDMACPY_RIGHTS_RW,
-		      &grant, &region_size);
+	rc = cli_open(o, conn, &spec, length, RDMACPY_RIGHTS_RW, &grant, &region_size);
 	if (rc)
 		goto out_close;
 
 	stream_init(&s, o, conn, grant, fd);
-	s.total = from_pipe ? UINT64_MAX : (uint64_t)st.st_size;
+	s.total = size_known ? length : UINT64_MAX;
 	s.limit = grant ? rdmacpy_grant_length(grant) : 0;
-	cli_progress_init(&prog, stderr, o->quiet || o->json, "put", from_pipe ? 0 : s.total);
+	cli_progress_init(&prog, stderr, o->quiet || o->json, "put", size_known ? s.total : 0);
 	t0 = cli_now_ns();
 	if (grant) {
 		rc = cli_stream_put(&s, o->chunk ? o->chunk : DEFAULT_CHUNK,
@@ -170,11 +227,15 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 				    &prog);
 		cli_progress_finish(&prog);
 		if (rc) {
-			rc = stream_failed(conn, &spec, &s, rc, argv[0]);
+			rc = stream_failed(conn, &spec, &s, rc, local, true, size_known);
+			/* what was overwritten is made durable too, as the message says it is there
+			 */
+			if (s.done && !s.error)
+				rdmacpy_grant_flush(grant, 0, s.done);
 			goto out_grant;
 		}
 		/* A put is durable when it returns: file-backed regions are synced. */
-		rc = rdmacpy_flush(conn, grant, NULL, 0, s.done ? s.done : 1);
+		rc = rdmacpy_grant_flush(grant, 0, s.done ? s.done : 1);
 		if (rc) {
 			rc = cli_fail(conn, spec.host, rc, "flush failed");
 			goto out_grant;
@@ -187,7 +248,7 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 out_grant:
 	rdmacpy_grant_close(&grant);
 out_close:
-	rdmacpy_close(&conn);
+	rdmacpy_conn_close(&conn);
 out_close_fd:
 	if (fd > STDIN_FILENO)
 		close(fd);
@@ -267,7 +328,7 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 				    &prog);
 		cli_progress_finish(&prog);
 		if (rc) {
-			rc = stream_failed(conn, &spec, &s, rc, argv[1]);
+			rc = stream_failed(conn, &spec, &s, rc, argv[1], false, false);
 			goto out_file;
 		}
 	}
@@ -292,6 +353,6 @@ out_file:
 out_grant:
 	rdmacpy_grant_close(&grant);
 out_close:
-	rdmacpy_close(&conn);
+	rdmacpy_conn_close(&conn);
 	return rc;
 }

@@ -21,7 +21,8 @@ static const char common_help[] =
 	"Connection options (every subcommand):\n"
 	"  -p, --port N          daemon port (default 18515, or RDMACPY_PORT)\n"
 	"  -k, --key-file F      pre-shared key, mode 0600 (or RDMACPY_KEY_FILE)\n"
-	"  -d, --device DEV      RDMA device to expect (informational with rdma_cm routing)\n"
+	"  -d, --device DEV[:PORT]  connect from this local RDMA device (and port); fails if\n"
+	"                        the daemon cannot be reached from it\n"
 	"      --timeout MS      bound on every wait (default 10000)\n"
 	"  -q, --quiet           no progress or summary\n"
 	"      --json            a JSON result on stdout\n"
@@ -43,7 +44,13 @@ static const struct command commands[] = {
 	{"put", cli_cmd_put, "put FILE HOST:REGION[@OFFSET]",
 	 "Write FILE (or - for stdin) into REGION on HOST at OFFSET (default 0).\n"
 	 "The file streams: reading it overlaps the RDMA writes. A file-backed region is\n"
-	 "synced (flushed) before put returns.\n"},
+	 "synced (flushed) before put returns.\n"
+	 "When the length is known first (a file, or --size for a stream), a put that does\n"
+	 "not fit is refused before any byte moves. A stream of unknown length that turns\n"
+	 "out longer than the room from OFFSET fails once the room is full, and the error\n"
+	 "names the exact bytes of the region that were overwritten.\n"
+	 "      --size N          the stream's length: refused at once if it does not fit,\n"
+	 "                        and an input of another length is an error\n"},
 	{"get", cli_cmd_get, "get HOST:REGION[@OFFSET][+LENGTH] FILE",
 	 "Read LENGTH bytes (default: to the end of the region) from REGION on HOST into FILE\n"
 	 "(or - for stdout). FILE is replaced only when the whole range arrived.\n"},
@@ -53,6 +60,12 @@ static const struct command commands[] = {
 	 "DST_HOST for --verify); LENGTH defaults to the rest of the source region.\n"
 	 "      --dst-port N      the destination daemon's port (default: --port)\n"},
 	{"ls", cli_cmd_ls, "ls HOST", "List the regions HOST serves: name, size, rights, kind.\n"},
+	{"mk", cli_cmd_mk, "mk HOST:NAME SIZE",
+	 "Create an anonymous region NAME of SIZE bytes (rounded up to pages) on a daemon run\n"
+	 "with --allow-create. It lives until `rdmacpy rm` or the daemon stops.\n"
+	 "      --read-only       clients may only read it\n"},
+	{"rm", cli_cmd_rm, "rm HOST:NAME",
+	 "Remove a region made with `rdmacpy mk`. Refused while grants or copies use it.\n"},
 	{"stat", cli_cmd_stat, "stat HOST", "Show the daemon's counters.\n"},
 	{"bench", cli_cmd_bench, "bench HOST:REGION",
 	 "Measure bandwidth (or --latency) against REGION, perftest-style.\n"
@@ -128,6 +141,24 @@ static int parse_cpu(const char *s, int *out)
 	return 0;
 }
 
+/* parse_device -- "mlx5_0" or "mlx5_0:1" */
+static int parse_device(char *s, struct cli_opts *o)
+{
+	char *colon = strrchr(s, ':');
+	uint32_t port = 0;
+
+	if (colon) {
+		if (parse_u32(colon + 1, &port) || port > 255)
+			return -EINVAL;
+		*colon = '\0';
+	}
+	if (!s[0] || strlen(s) >= 64)
+		return -EINVAL;
+	o->device = s;
+	o->device_port = (uint8_t)port;
+	return 0;
+}
+
 /* parse_sizes -- "64,4K,1M" */
 static int parse_sizes(const char *s, struct cli_opts *o)
 {
@@ -167,6 +198,7 @@ enum {
 	OPT_SEPARATE,
 	OPT_DST_PORT,
 	OPT_CPU,
+	OPT_READ_ONLY,
 };
 
 static const struct option long_opts[] = {
@@ -195,6 +227,7 @@ static const struct option long_opts[] = {
 	{"separate", no_argument, NULL, OPT_SEPARATE},
 	{"dst-port", required_argument, NULL, OPT_DST_PORT},
 	{"cpu", required_argument, NULL, OPT_CPU},
+	{"read-only", no_argument, NULL, OPT_READ_ONLY},
 	{NULL, 0, NULL, 0},
 };
 
@@ -258,7 +291,11 @@ static int parse(int argc, char **argv, struct cli_opts *o, const struct command
 			o->key_file = optarg;
 			break;
 		case 'd':
-			o->device = optarg;
+			if (parse_device(optarg, o))
+				return bad("device", optarg, "DEV or DEV:PORT (see ibv_devices)");
+			break;
+		case OPT_READ_ONLY:
+			o->read_only = true;
 			break;
 		case 'q':
 			o->quiet = true;

@@ -221,13 +221,26 @@ static void *reader(void *arg)
 			break;
 		if (s->total != UINT64_MAX && s->total - taken < want)
 			want = s->total - taken;
-		got = want ? read_full(s->fd, slot_buf(r, i), (size_t)want) : 0;
+		if (!want) {
+			/* the length was known: one byte more means it was wrong */
+			uint8_t extra;
+
+			got = read_full(s->fd, &extra, 1);
+			if (got > 0)
+				s->too_long = true;
+			else if (got < 0)
+				s->io_errno = errno;
+			break;
+		}
+		got = read_full(s->fd, slot_buf(r, i), (size_t)want);
 		if (got < 0) {
 			s->io_errno = errno;
 			break;
 		}
-		if (got == 0)
+		if (got == 0) {
+			s->too_short = s->total != UINT64_MAX;
 			break;
+		}
 		if (taken + (uint64_t)got > s->limit) {
 			s->too_long = true;
 			break;
@@ -271,7 +284,7 @@ static void *writer(void *arg)
 static void wait_some(struct ring *r)
 {
 	struct cli_stream *s = r->s;
-	int rc = rdmacpy_progress(s->conn, -1);
+	int rc = rdmacpy_conn_progress(s->conn, -1);
 
 	pthread_mutex_lock(&r->lock);
 	if (rc < 0 && !s->error)
@@ -314,7 +327,7 @@ static int finish(struct ring *r)
 	if (r->io_running)
 		pthread_join(r->io, NULL);
 	while (busy) {
-		if (rdmacpy_progress(s->conn, -1) <= 0)
+		if (rdmacpy_conn_progress(s->conn, -1) <= 0)
 			return s->error ? s->error : RDMACPY_E_TIMEOUT;
 		pthread_mutex_lock(&r->lock);
 		busy = count_busy(r);
@@ -325,7 +338,7 @@ static int finish(struct ring *r)
 	ring_delete(r);
 	if (s->error)
 		return s->error;
-	return s->io_errno || s->too_long ? -1 : 0;
+	return s->io_errno || s->too_long || s->too_short ? -1 : 0;
 }
 
 /* start_io -- run fn on its own thread; with s->pin, on other CPUs than this thread */
@@ -394,8 +407,8 @@ int cli_stream_put(struct cli_stream *s, uint64_t chunk, unsigned depth,
 		if (s->error || (input_over && !in_flight))
 			break;
 		if (filled) {
-			rc = rdmacpy_submit_write(s->conn, s->grant, sent, slot_buf(r, head),
-						  (size_t)len, slot_done, sl, NULL);
+			rc = rdmacpy_write_async(s->conn, s->grant, sent, slot_buf(r, head),
+						 (size_t)len, slot_done, sl, NULL);
 			if (rc) {
 				pthread_mutex_lock(&r->lock);
 				sl->state = SLOT_FREE;
@@ -404,6 +417,7 @@ int cli_stream_put(struct cli_stream *s, uint64_t chunk, unsigned depth,
 				break;
 			}
 			sent += len;
+			s->sent = sent;
 			head = (head + 1) % r->n;
 			continue;
 		}
@@ -462,8 +476,8 @@ int cli_stream_get(struct cli_stream *s, uint64_t chunk, unsigned depth,
 		if (over)
 			break;
 		if (can_submit) {
-			rc = rdmacpy_submit_read(s->conn, s->grant, asked, slot_buf(r, head),
-						 (size_t)len, slot_done, sl, NULL);
+			rc = rdmacpy_read_async(s->conn, s->grant, asked, slot_buf(r, head),
+						(size_t)len, slot_done, sl, NULL);
 			if (rc) {
 				pthread_mutex_lock(&r->lock);
 				sl->state = SLOT_FREE;

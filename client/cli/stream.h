@@ -22,12 +22,14 @@ struct cli_stream {
 	uint64_t total; /* bytes to move; UINT64_MAX: until EOF (put from a pipe) */
 	uint64_t limit; /* grant length: a pipe may not push past it */
 	uint64_t done;	/* bytes moved and, for get, written out */
+	uint64_t sent;	/* put: bytes handed to the device (done and those in flight) */
 	bool checksum;	/* keep a running checksum of the bytes in stream order */
 	struct rcp_checksum_state sum;
-	int error;     /* first RDMACPY_E_* from the wire */
-	int io_errno;  /* first local I/O errno */
-	bool too_long; /* put: the input is longer than the grant */
-	bool pin;      /* keep this thread on cpu and the I/O thread off it (see affinity.h) */
+	int error;	/* first RDMACPY_E_* from the wire */
+	int io_errno;	/* first local I/O errno */
+	bool too_long;	/* put: the input is longer than the grant (or than total, when known) */
+	bool too_short; /* put: the input ended before total bytes */
+	bool pin;	/* keep this thread on cpu and the I/O thread off it (see affinity.h) */
 	int cpu;
 };
 

@@ -8,15 +8,27 @@
  * between local memory and a grant with one-sided RDMA READ/WRITE.
  *
  * Conventions:
- * - Every function returning int returns 0 (or a count) on success and a negative
- *   RDMACPY_E_* code on failure; rdmacpy_strerror() names it.
- * - Handles are opaque. Destructors (rdmacpy_close, rdmacpy_grant_close, rdmacpy_mem_dereg,
- *   rdmacpy_op_free) accept NULL or a pointer to NULL and clear the caller's pointer.
+ * - Names are rdmacpy_<object>_<verb>: conn, grant, region, daemon, mem, op. Transfers are
+ *   rdmacpy_read, rdmacpy_write and their v forms.
+ * - Every function returning int returns 0 (or a count, where it says so) on success and a
+ *   negative RDMACPY_E_* code on failure; rdmacpy_strerror() names it. The codes lie far
+ *   below errno's range, so a code can never be mistaken for a -errno.
+ * - Every request to the daemon and every transfer has an asynchronous form (_async) that
+ *   returns at once; it completes through rdmacpy_conn_progress(), which the application calls
+ *   when rdmacpy_conn_fd() is readable. The synchronous forms are that, plus a wait. Results
+ *   are stored through the caller's pointers before the completion callback runs, so those
+ *   must stay valid until then.
+ * - Handles are opaque. Destructors (rdmacpy_conn_close, rdmacpy_grant_close,
+ *   rdmacpy_mem_dereg, rdmacpy_op_free) accept NULL or a pointer to NULL and clear the
+ *   caller's pointer.
+ * - Structures the library fills start with a size field the caller sets to sizeof(the
+ *   struct); the library fills what fits, so programs built against this header keep working
+ *   when later versions add fields. rdmacpy_region_list takes the element size instead.
  * - The library never prints and never exits; it logs through the callback in the options.
- * - A connection is not thread-safe: use it from one thread at a time (callbacks run in the
- *   thread that calls rdmacpy_progress, rdmacpy_op_wait or a synchronous call).
- * - Every wait is bounded by a timeout; a negative timeout_ms argument means "the
- *   connection's timeout" (rdmacpy_conn_opts.timeout_ms).
+ * - A connection is not thread-safe: use it from one thread at a time. Callbacks run in the
+ *   thread that calls rdmacpy_conn_progress, rdmacpy_op_wait or a synchronous function.
+ * - Every wait and every request is bounded by a timeout; a negative timeout_ms argument
+ *   means "the connection's timeout" (rdmacpy_conn_opts.timeout_ms).
  */
 
 #include <stdbool.h>
@@ -34,44 +46,52 @@ extern "C" {
 #define RDMACPY_EXPORT
 #endif
 
+#define RDMACPY_VERSION_MAJOR 1
+#define RDMACPY_VERSION_MINOR 0
+
 #define RDMACPY_NAME_MAX     64 /* region name, including the NUL */
 #define RDMACPY_CHECKSUM_LEN 32 /* BLAKE2b-256 digest */
 #define RDMACPY_MAX_QP	     16 /* queue pairs per connection */
 
-/* Error codes: all negative; 0 is success. */
+/* Error codes: 0 is success, the rest negative and far outside errno's range. */
+#define RDMACPY_E_BASE (-100000)
 enum rdmacpy_error {
 	RDMACPY_OK = 0,
-	RDMACPY_E_INVAL = -1,		    /* an argument makes no sense */
-	RDMACPY_E_NOMEM = -2,		    /* out of memory */
-	RDMACPY_E_NODEV = -3,		    /* no RDMA device or address for the host */
-	RDMACPY_E_CONNECT = -4,		    /* the daemon cannot be reached or refused */
-	RDMACPY_E_PROTO = -5,		    /* the peer does not speak this protocol/version */
-	RDMACPY_E_AUTH = -6,		    /* authentication failed (either side's MAC) */
-	RDMACPY_E_KEY = -7,		    /* key file unreadable, too short/long, bad mode */
-	RDMACPY_E_TIMEOUT = -8,		    /* a wait ran out of time */
-	RDMACPY_E_BROKEN = -9,		    /* the connection failed earlier; no new work */
-	RDMACPY_E_NOENT = -10,		    /* daemon: no such region or grant */
-	RDMACPY_E_ACCESS = -11,		    /* daemon: rights not allowed on that region */
-	RDMACPY_E_RANGE = -12,		    /* offset/length outside the region or grant */
-	RDMACPY_E_LIMIT = -13,		    /* daemon: a configured limit is reached (or full) */
-	RDMACPY_E_BUSY = -14,		    /* daemon: in use or too many requests */
-	RDMACPY_E_NOTSUP = -15,		    /* not supported by the daemon or the device */
-	RDMACPY_E_IO = -16,		    /* daemon: msync or I/O failed */
-	RDMACPY_E_SHUTDOWN = -17,	    /* daemon: shutting down */
-	RDMACPY_E_EXIST = -18,		    /* daemon: name taken */
-	RDMACPY_E_SERVER = -19,		    /* daemon: internal error */
-	RDMACPY_E_REMOTE_ACCESS = -20,	    /* completion: remote key/range/rights refused */
-	RDMACPY_E_REMOTE_OP = -21,	    /* completion: remote operation or request error */
-	RDMACPY_E_RETRY_EXCEEDED = -22,	    /* completion: transport retries exhausted */
-	RDMACPY_E_RNR_RETRY_EXCEEDED = -23, /* completion: receiver not ready, retries out */
-	RDMACPY_E_LOCAL_PROTECTION = -24,   /* completion: local buffer not registered right */
-	RDMACPY_E_FLUSHED = -25,	    /* completion: flushed because the QP failed */
-	RDMACPY_E_DEVICE = -26,		    /* completion or device error of another kind */
-	RDMACPY_E_REGISTER = -27,	    /* memory registration failed */
-	RDMACPY_E_INPROGRESS = -28,	    /* rdmacpy_op_status: not finished yet */
-	RDMACPY_E_INTERNAL = -29,	    /* a bug: please report */
+	RDMACPY_E_INVAL = RDMACPY_E_BASE - 1,	  /* an argument makes no sense */
+	RDMACPY_E_NOMEM = RDMACPY_E_BASE - 2,	  /* out of memory */
+	RDMACPY_E_NODEV = RDMACPY_E_BASE - 3,	  /* no RDMA device or address for the host */
+	RDMACPY_E_CONNECT = RDMACPY_E_BASE - 4,	  /* the daemon cannot be reached or refused */
+	RDMACPY_E_PROTO = RDMACPY_E_BASE - 5,	  /* the peer does not speak this protocol */
+	RDMACPY_E_AUTH = RDMACPY_E_BASE - 6,	  /* authentication failed (either side's MAC) */
+	RDMACPY_E_KEY = RDMACPY_E_BASE - 7,	  /* key file unreadable, wrong size or mode */
+	RDMACPY_E_TIMEOUT = RDMACPY_E_BASE - 8,	  /* a wait or a request ran out of time */
+	RDMACPY_E_BROKEN = RDMACPY_E_BASE - 9,	  /* the connection failed earlier; no new work */
+	RDMACPY_E_NOENT = RDMACPY_E_BASE - 10,	  /* daemon: no such region or grant */
+	RDMACPY_E_ACCESS = RDMACPY_E_BASE - 11,	  /* daemon: rights not allowed on that region */
+	RDMACPY_E_RANGE = RDMACPY_E_BASE - 12,	  /* offset/length outside the region or grant */
+	RDMACPY_E_LIMIT = RDMACPY_E_BASE - 13,	  /* daemon: a configured limit is reached */
+	RDMACPY_E_BUSY = RDMACPY_E_BASE - 14,	  /* daemon: in use, or too many requests */
+	RDMACPY_E_NOTSUP = RDMACPY_E_BASE - 15,	  /* not supported by the daemon or the device */
+	RDMACPY_E_IO = RDMACPY_E_BASE - 16,	  /* daemon: file or disk I/O failed */
+	RDMACPY_E_SHUTDOWN = RDMACPY_E_BASE - 17, /* daemon: shutting down */
+	RDMACPY_E_EXIST = RDMACPY_E_BASE - 18,	  /* daemon: name taken */
+	RDMACPY_E_SERVER = RDMACPY_E_BASE - 19,	  /* daemon: internal error */
+	RDMACPY_E_REMOTE_ACCESS =
+		RDMACPY_E_BASE - 20,		   /* transfer: remote key/range/rights refused */
+	RDMACPY_E_REMOTE_OP = RDMACPY_E_BASE - 21, /* transfer: remote operation error */
+	RDMACPY_E_RETRY_EXCEEDED = RDMACPY_E_BASE - 22,	    /* transfer: peer unreachable */
+	RDMACPY_E_RNR_RETRY_EXCEEDED = RDMACPY_E_BASE - 23, /* transfer: receiver not ready */
+	RDMACPY_E_LOCAL_PROTECTION =
+		RDMACPY_E_BASE - 24,		    /* transfer: buffer not registered right */
+	RDMACPY_E_FLUSHED = RDMACPY_E_BASE - 25,    /* transfer: flushed after an earlier failure */
+	RDMACPY_E_DEVICE = RDMACPY_E_BASE - 26,	    /* the RDMA device failed */
+	RDMACPY_E_REGISTER = RDMACPY_E_BASE - 27,   /* memory registration failed */
+	RDMACPY_E_INPROGRESS = RDMACPY_E_BASE - 28, /* not finished yet (rdmacpy_op_status) */
+	RDMACPY_E_INTERNAL = RDMACPY_E_BASE - 29,   /* a bug: please report */
+	RDMACPY_E_CANCELED = RDMACPY_E_BASE - 30,   /* the connection was closed under it */
 };
-#define RDMACPY_E_LAST RDMACPY_E_INTERNAL
+#define RDMACPY_E_FIRST RDMACPY_E_INVAL
+#define RDMACPY_E_LAST	RDMACPY_E_CANCELED
 
 /*
  * Completion moderation: how often the application's thread is woken. Where the device has
@@ -95,8 +115,8 @@ enum rdmacpy_cache_mode {
 	 * the application does with its memory afterwards). The default. */
 	RDMACPY_CACHE_PER_OP = 0,
 	/* Registrations are kept after the operation, LRU-evicted beyond cache_max_bytes. The
-	 * application MUST call rdmacpy_cache_forget() before it frees, unmaps or remaps
-	 * memory it passed to a transfer, or later transfers may use the old pages. */
+	 * application MUST call rdmacpy_mem_forget() before it frees, unmaps or remaps memory it
+	 * passed to a transfer, or later transfers may use the old pages. */
 	RDMACPY_CACHE_KEEP = 1,
 };
 
@@ -108,7 +128,7 @@ enum rdmacpy_rights {
 enum rdmacpy_region_kind {
 	RDMACPY_KIND_ANON = 1,
 	RDMACPY_KIND_HUGE = 2,
-	RDMACPY_KIND_FILE = 3, /* file mapped MAP_SHARED: rdmacpy_flush applies */
+	RDMACPY_KIND_FILE = 3, /* a file's bytes: rdmacpy_grant_flush makes them durable */
 };
 
 /* Log levels (syslog priorities): smaller is more severe. */
@@ -130,6 +150,9 @@ struct rdmacpy_op;
 /* Completion callback of an asynchronous operation: status 0 or RDMACPY_E_*. */
 typedef void (*rdmacpy_done_fn)(struct rdmacpy_op *op, int status, void *ctx);
 
+/* Progress of a third-party copy: done of total bytes. */
+typedef void (*rdmacpy_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
 /* Connection options: always start with rdmacpy_conn_opts_init(). */
 struct rdmacpy_conn_opts {
 	size_t size;	      /* sizeof(struct rdmacpy_conn_opts): lets the struct grow */
@@ -138,7 +161,7 @@ struct rdmacpy_conn_opts {
 	enum rdmacpy_moderation moderation; /* default RDMACPY_MOD_MODERATED */
 	uint32_t mod_count;		    /* signal one WR in this many (default 16) */
 	uint32_t mod_period_us; /* longest a completion waits to be seen (default 200) */
-	int timeout_ms;		/* every wait: connect, control replies, sync I/O (10000) */
+	int timeout_ms;		/* connecting, each request, each synchronous call (10000) */
 	uint32_t chunk_size;	/* bytes per WR at most (default 1 MiB); 0: the device's limit */
 	const char *key_file;	/* pre-shared key file (mode 0600/0400), or NULL */
 	const void *key;	/* or the key bytes themselves (used if key_file is NULL) */
@@ -148,15 +171,20 @@ struct rdmacpy_conn_opts {
 	int log_level; /* least severe level delivered (default RDMACPY_LOG_WARN) */
 	enum rdmacpy_cache_mode cache_mode; /* default RDMACPY_CACHE_PER_OP */
 	size_t cache_max_bytes; /* KEEP: pinned bytes kept when idle (default 256 MiB) */
+	/* the local RDMA device (e.g. "mlx5_0", "rxe0") to connect from, NULL for the one the
+	 * route picks; port 0 is any port of it. Connecting fails with RDMACPY_E_NODEV when
+	 * the daemon cannot be reached from there. */
+	const char *device;
+	uint8_t device_port;
 };
 
-/* One region as rdmacpy_list reports it. */
+/* One region as rdmacpy_region_list reports it. */
 struct rdmacpy_region_info {
 	char name[RDMACPY_NAME_MAX];
 	uint64_t size;
 	enum rdmacpy_rights rights; /* the most a grant on it may have */
 	enum rdmacpy_region_kind kind;
-	bool dynamic; /* created at run time */
+	bool dynamic; /* created at run time (rdmacpy_region_create) */
 };
 
 /* A byte range of a grant: offset from the grant's first byte. */
@@ -165,9 +193,8 @@ struct rdmacpy_range {
 	uint64_t length;
 };
 
-/* The daemon's counters (rdmacpy_stat). Set size to sizeof(struct rdmacpy_stats) first: the
- * library fills only what fits, so a program built against an older, shorter struct keeps
- * working when counters are added. */
+/* The daemon's counters (rdmacpy_daemon_stat). Set size first; a daemon that does not know
+ * a counter reports 0 for it. */
 struct rdmacpy_stats {
 	size_t size;
 	uint64_t clients_connected; /* authenticated connections now */
@@ -199,8 +226,9 @@ struct rdmacpy_stats {
 	uint64_t bytes_flushed;	     /* bytes FLUSH wrote to files */
 };
 
-/* This connection's own counters (rdmacpy_conn_counters). */
+/* This connection's own counters (rdmacpy_conn_counters). Set size first. */
 struct rdmacpy_counters {
+	size_t size;
 	uint64_t wrs_posted;	/* send WRs posted, control SENDs included */
 	uint64_t wrs_signaled;	/* of which signaled */
 	uint64_t post_calls;	/* post_send calls: each carries a chain of WRs */
@@ -211,7 +239,10 @@ struct rdmacpy_counters {
 	uint64_t cache_hits;	/* registration cache */
 	uint64_t cache_misses;
 	uint64_t cache_evictions;
-	bool hw_moderation; /* the device moderates completions (ibv_modify_cq) */
+	uint64_t express;	   /* synchronous transfers that took the express path */
+	uint64_t requests;	   /* control requests sent */
+	uint64_t connect_attempts; /* rdma_cm connects, retries after BUSY included */
+	bool hw_moderation;	   /* the device moderates completions (ibv_modify_cq) */
 };
 
 /* ---- errors ---- */
@@ -224,38 +255,173 @@ RDMACPY_EXPORT const char *rdmacpy_strerror(int err);
 /* rdmacpy_conn_opts_init -- fill o with defaults (and o->size) */
 RDMACPY_EXPORT void rdmacpy_conn_opts_init(struct rdmacpy_conn_opts *o);
 
-/* rdmacpy_connect -- connect to the daemon at host:port and authenticate; o may be NULL */
-RDMACPY_EXPORT int rdmacpy_connect(const char *host, uint16_t port,
-				   const struct rdmacpy_conn_opts *o, struct rdmacpy_conn **out);
+/* rdmacpy_conn_open -- connect to the daemon at host:port and authenticate; o may be NULL */
+RDMACPY_EXPORT int rdmacpy_conn_open(const char *host, uint16_t port,
+				     const struct rdmacpy_conn_opts *o, struct rdmacpy_conn **c);
 
-/* rdmacpy_close -- disconnect and free everything the connection owns. Operations still in
- * flight fail with RDMACPY_E_BROKEN; grants, memory and operation handles of the connection
- * are freed with it and must not be used afterwards. */
-RDMACPY_EXPORT void rdmacpy_close(struct rdmacpy_conn **c);
+/*
+ * rdmacpy_conn_open_async -- start connecting: *c is the connection at once, usable for
+ * rdmacpy_conn_fd, rdmacpy_conn_progress and rdmacpy_conn_close; the requests and transfers
+ * it is given meanwhile wait until it is connected. cb runs, and *op finishes, when every
+ * queue pair is connected and authenticated or when connecting failed (within the timeout).
+ */
+RDMACPY_EXPORT int rdmacpy_conn_open_async(const char *host, uint16_t port,
+					   const struct rdmacpy_conn_opts *o, rdmacpy_done_fn cb,
+					   void *ctx, struct rdmacpy_conn **c,
+					   struct rdmacpy_op **op);
 
-/* rdmacpy_conn_last_error -- the daemon's text of the last ERROR reply (or a local
- * explanation of the last failure); "" if none */
+/* rdmacpy_conn_close -- disconnect and free everything the connection owns. Operations still
+ * in flight fail with RDMACPY_E_CANCELED (their callbacks run); grants, memory and operation
+ * handles of the connection are freed with it and must not be used afterwards. */
+RDMACPY_EXPORT void rdmacpy_conn_close(struct rdmacpy_conn **c);
+
+/* rdmacpy_conn_status -- 0 when connected, RDMACPY_E_INPROGRESS while connecting, the error
+ * that broke it otherwise */
+RDMACPY_EXPORT int rdmacpy_conn_status(const struct rdmacpy_conn *c);
+
+/* rdmacpy_conn_fd -- one file descriptor for everything the connection waits on (completions,
+ * connection events, its timers): when it is readable, call rdmacpy_conn_progress. It stays
+ * the same for the connection's life. */
+RDMACPY_EXPORT int rdmacpy_conn_fd(const struct rdmacpy_conn *c);
+
+/* rdmacpy_conn_next_timeout -- milliseconds until the connection needs a call even if the fd
+ * stays quiet, -1 for none. The fd covers these deadlines too (a timer inside it); this is
+ * for loops that prefer to sleep with a timeout. */
+RDMACPY_EXPORT int rdmacpy_conn_next_timeout(const struct rdmacpy_conn *c);
+
+/* rdmacpy_conn_progress -- take what the fd signalled, post queued work, run callbacks; waits
+ * up to timeout_ms (0: not at all) for at least one operation to finish. Returns the number
+ * of operations that finished. */
+RDMACPY_EXPORT int rdmacpy_conn_progress(struct rdmacpy_conn *c, int timeout_ms);
+
+/* rdmacpy_conn_last_error -- the daemon's text of the last refusal (or a local explanation of
+ * the last failure); "" if none */
 RDMACPY_EXPORT const char *rdmacpy_conn_last_error(const struct rdmacpy_conn *c);
 
-/* rdmacpy_conn_counters -- copy this connection's counters */
+/* rdmacpy_conn_counters -- copy this connection's counters (out->size set) */
 RDMACPY_EXPORT int rdmacpy_conn_counters(const struct rdmacpy_conn *c,
 					 struct rdmacpy_counters *out);
 
-/* ---- control requests ---- */
+/* ---- regions ---- */
 
-/* rdmacpy_list -- fill up to cap entries of out; *total (may be NULL) gets how many regions
- * the daemon has. Returns the number of entries filled. */
-RDMACPY_EXPORT int rdmacpy_list(struct rdmacpy_conn *c, struct rdmacpy_region_info *out, size_t cap,
-				size_t *total);
+/* rdmacpy_region_list -- up to cap regions into out, whose elements are elem_size bytes
+ * (sizeof(struct rdmacpy_region_info)); *total (may be NULL) gets how many the daemon has.
+ * Returns the number of entries filled. */
+RDMACPY_EXPORT int rdmacpy_region_list(struct rdmacpy_conn *c, struct rdmacpy_region_info *out,
+				       size_t elem_size, size_t cap, size_t *total);
 
-/* rdmacpy_open -- a grant on region[offset, offset + length) with rights */
-RDMACPY_EXPORT int rdmacpy_open(struct rdmacpy_conn *c, const char *region, uint64_t offset,
-				uint64_t length, enum rdmacpy_rights rights,
-				struct rdmacpy_grant **g);
+/* rdmacpy_region_list_async -- asynchronous rdmacpy_region_list; *count gets the number of
+ * entries filled */
+RDMACPY_EXPORT int rdmacpy_region_list_async(struct rdmacpy_conn *c,
+					     struct rdmacpy_region_info *out, size_t elem_size,
+					     size_t cap, size_t *count, size_t *total,
+					     rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **op);
 
-/* rdmacpy_grant_close -- end a grant (its key stops working) and free it; returns the
- * daemon's answer, the grant is freed in any case */
+/* rdmacpy_region_checksum -- the daemon's BLAKE2b-256 of region[offset, offset + length) */
+RDMACPY_EXPORT int rdmacpy_region_checksum(struct rdmacpy_conn *c, const char *region,
+					   uint64_t offset, uint64_t length,
+					   uint8_t out[RDMACPY_CHECKSUM_LEN]);
+
+/* rdmacpy_region_checksum_async -- asynchronous rdmacpy_region_checksum */
+RDMACPY_EXPORT int rdmacpy_region_checksum_async(struct rdmacpy_conn *c, const char *region,
+						 uint64_t offset, uint64_t length,
+						 uint8_t out[RDMACPY_CHECKSUM_LEN],
+						 rdmacpy_done_fn cb, void *ctx,
+						 struct rdmacpy_op **op);
+
+/* rdmacpy_region_flush -- make region[offset, offset + length) durable (a file region's bytes
+ * are on stable storage when it returns 0; other regions have nothing to do) */
+RDMACPY_EXPORT int rdmacpy_region_flush(struct rdmacpy_conn *c, const char *region, uint64_t offset,
+					uint64_t length);
+
+/* rdmacpy_region_flush_async -- asynchronous rdmacpy_region_flush */
+RDMACPY_EXPORT int rdmacpy_region_flush_async(struct rdmacpy_conn *c, const char *region,
+					      uint64_t offset, uint64_t length, rdmacpy_done_fn cb,
+					      void *ctx, struct rdmacpy_op **op);
+
+/* rdmacpy_region_create -- an anonymous region of at least size bytes on a daemon run with
+ * --allow-create; *allocated (may be NULL) gets its size (rounded up to pages) */
+RDMACPY_EXPORT int rdmacpy_region_create(struct rdmacpy_conn *c, const char *region, uint64_t size,
+					 enum rdmacpy_rights rights, uint64_t *allocated);
+
+/* rdmacpy_region_create_async -- asynchronous rdmacpy_region_create */
+RDMACPY_EXPORT int rdmacpy_region_create_async(struct rdmacpy_conn *c, const char *region,
+					       uint64_t size, enum rdmacpy_rights rights,
+					       uint64_t *allocated, rdmacpy_done_fn cb, void *ctx,
+					       struct rdmacpy_op **op);
+
+/* rdmacpy_region_destroy -- remove a region made by rdmacpy_region_create; RDMACPY_E_BUSY
+ * while grants, copies or requests use it */
+RDMACPY_EXPORT int rdmacpy_region_destroy(struct rdmacpy_conn *c, const char *region);
+
+/* rdmacpy_region_destroy_async -- asynchronous rdmacpy_region_destroy */
+RDMACPY_EXPORT int rdmacpy_region_destroy_async(struct rdmacpy_conn *c, const char *region,
+						rdmacpy_done_fn cb, void *ctx,
+						struct rdmacpy_op **op);
+
+/*
+ * rdmacpy_region_copy -- third-party copy: the daemon of c writes its src_region[src_off,
+ * + length) into dst_region[dst_off, + length) on the daemon at dst_host:dst_port, connecting
+ * there itself with its cluster key; the bytes never pass through this process. progress (may
+ * be NULL) runs with pctx as the daemon reports progress, at most about ten times a second;
+ * each report restarts the request's timeout, so only a copy that stops advancing times out.
+ * *copied (may be NULL) gets how many bytes the daemon wrote, also on failure (then at least
+ * the last progress report). RDMACPY_E_CONNECT: the source daemon could not reach the
+ * destination daemon.
+ */
+RDMACPY_EXPORT int rdmacpy_region_copy(struct rdmacpy_conn *c, const char *src_region,
+				       uint64_t src_off, uint64_t length, const char *dst_host,
+				       uint16_t dst_port, const char *dst_region, uint64_t dst_off,
+				       rdmacpy_progress_fn progress, void *pctx, uint64_t *copied);
+
+/* rdmacpy_region_copy_async -- asynchronous rdmacpy_region_copy */
+RDMACPY_EXPORT int rdmacpy_region_copy_async(struct rdmacpy_conn *c, const char *src_region,
+					     uint64_t src_off, uint64_t length,
+					     const char *dst_host, uint16_t dst_port,
+					     const char *dst_region, uint64_t dst_off,
+					     rdmacpy_progress_fn progress, void *pctx,
+					     uint64_t *copied, rdmacpy_done_fn cb, void *ctx,
+					     struct rdmacpy_op **op);
+
+/* ---- the daemon ---- */
+
+/* rdmacpy_daemon_stat -- the daemon's counters into out (out->size set) */
+RDMACPY_EXPORT int rdmacpy_daemon_stat(struct rdmacpy_conn *c, struct rdmacpy_stats *out);
+
+/* rdmacpy_daemon_stat_async -- asynchronous rdmacpy_daemon_stat */
+RDMACPY_EXPORT int rdmacpy_daemon_stat_async(struct rdmacpy_conn *c, struct rdmacpy_stats *out,
+					     rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **op);
+
+/* ---- grants ---- */
+
+/* rdmacpy_grant_open -- a grant on region[offset, offset + length) with rights. With several
+ * queue pairs it is opened on all of them at once (a window works only on its own QP). */
+RDMACPY_EXPORT int rdmacpy_grant_open(struct rdmacpy_conn *c, const char *region, uint64_t offset,
+				      uint64_t length, enum rdmacpy_rights rights,
+				      struct rdmacpy_grant **g);
+
+/* rdmacpy_grant_open_async -- asynchronous rdmacpy_grant_open; *g is set when it succeeds */
+RDMACPY_EXPORT int rdmacpy_grant_open_async(struct rdmacpy_conn *c, const char *region,
+					    uint64_t offset, uint64_t length,
+					    enum rdmacpy_rights rights, struct rdmacpy_grant **g,
+					    rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **op);
+
+/* rdmacpy_grant_close -- end a grant (its key stops working) and free it; returns the daemon's
+ * answer, the grant is freed in any case */
 RDMACPY_EXPORT int rdmacpy_grant_close(struct rdmacpy_grant **g);
+
+/* rdmacpy_grant_close_async -- asynchronous rdmacpy_grant_close: *g is cleared at once, and the
+ * grant must not be used for new transfers from then on */
+RDMACPY_EXPORT int rdmacpy_grant_close_async(struct rdmacpy_grant **g, rdmacpy_done_fn cb,
+					     void *ctx, struct rdmacpy_op **op);
+
+/* rdmacpy_grant_flush -- make [offset, offset + length) of the grant durable */
+RDMACPY_EXPORT int rdmacpy_grant_flush(struct rdmacpy_grant *g, uint64_t offset, uint64_t length);
+
+/* rdmacpy_grant_flush_async -- asynchronous rdmacpy_grant_flush */
+RDMACPY_EXPORT int rdmacpy_grant_flush_async(struct rdmacpy_grant *g, uint64_t offset,
+					     uint64_t length, rdmacpy_done_fn cb, void *ctx,
+					     struct rdmacpy_op **op);
 
 /* rdmacpy_grant_length -- bytes the grant covers */
 RDMACPY_EXPORT uint64_t rdmacpy_grant_length(const struct rdmacpy_grant *g);
@@ -267,38 +433,6 @@ RDMACPY_EXPORT int rdmacpy_grant_rights(const struct rdmacpy_grant *g);
  * connection (false: the daemon's device fell back to a region key) */
 RDMACPY_EXPORT bool rdmacpy_grant_is_memory_window(const struct rdmacpy_grant *g);
 
-/* rdmacpy_flush -- make a range durable: of grant g (offset relative to it) when g is not
- * NULL, else of the named region */
-RDMACPY_EXPORT int rdmacpy_flush(struct rdmacpy_conn *c, const struct rdmacpy_grant *g,
-				 const char *region, uint64_t offset, uint64_t length);
-
-/* rdmacpy_checksum -- the daemon's BLAKE2b-256 of region[offset, offset + length) */
-RDMACPY_EXPORT int rdmacpy_checksum(struct rdmacpy_conn *c, const char *region, uint64_t offset,
-				    uint64_t length, uint8_t out[RDMACPY_CHECKSUM_LEN]);
-
-/* rdmacpy_stat -- the daemon's counters into out (out->size set by the caller; a daemon that
- * does not know a counter reports 0 for it) */
-RDMACPY_EXPORT int rdmacpy_stat(struct rdmacpy_conn *c, struct rdmacpy_stats *out);
-
-/* rdmacpy_copy_progress_fn -- how far a third-party copy has come: done of total bytes */
-typedef void (*rdmacpy_copy_progress_fn)(void *ctx, uint64_t done, uint64_t total);
-
-/*
- * rdmacpy_copy -- third-party copy: the daemon of c writes its src_region[src_off, + length)
- * into dst_region[dst_off, + length) on the daemon at dst_host:dst_port, connecting there
- * itself with its cluster key; the bytes never pass through this process. progress (may be
- * NULL) runs with ctx as the daemon reports progress, at most about ten times a second; each
- * report restarts the connection's timeout, so only a copy that stops advancing times out.
- * *bytes_copied (may be NULL) gets how many bytes the daemon wrote, also on failure (then at
- * least the last progress report).
- * RDMACPY_E_CONNECT: the source daemon could not reach the destination daemon.
- */
-RDMACPY_EXPORT int rdmacpy_copy(struct rdmacpy_conn *c, const char *src_region, uint64_t src_off,
-				uint64_t length, const char *dst_host, uint16_t dst_port,
-				const char *dst_region, uint64_t dst_off,
-				rdmacpy_copy_progress_fn progress, void *ctx,
-				uint64_t *bytes_copied);
-
 /* ---- memory ---- */
 
 /* rdmacpy_mem_reg -- register [addr, addr + len) for transfers: buffers inside a registered
@@ -309,11 +443,11 @@ RDMACPY_EXPORT int rdmacpy_mem_reg(struct rdmacpy_conn *c, void *addr, size_t le
 /* rdmacpy_mem_dereg -- undo rdmacpy_mem_reg; no transfer may still use it */
 RDMACPY_EXPORT void rdmacpy_mem_dereg(struct rdmacpy_mem **m);
 
-/* rdmacpy_cache_forget -- drop cached registrations overlapping [addr, addr + len): call it
- * before freeing or unmapping such memory in RDMACPY_CACHE_KEEP mode */
-RDMACPY_EXPORT void rdmacpy_cache_forget(struct rdmacpy_conn *c, const void *addr, size_t len);
+/* rdmacpy_mem_forget -- drop cached registrations overlapping [addr, addr + len): call it before
+ * freeing or unmapping such memory in RDMACPY_CACHE_KEEP mode */
+RDMACPY_EXPORT void rdmacpy_mem_forget(struct rdmacpy_conn *c, const void *addr, size_t len);
 
-/* ---- synchronous transfers (bounded by the connection's timeout) ---- */
+/* ---- transfers ---- */
 
 /* rdmacpy_read -- grant[remote_off, + len) -> buf */
 RDMACPY_EXPORT int rdmacpy_read(struct rdmacpy_conn *c, const struct rdmacpy_grant *g,
@@ -334,49 +468,36 @@ RDMACPY_EXPORT int rdmacpy_writev(struct rdmacpy_conn *c, const struct rdmacpy_g
 				  const struct iovec *iov, int iovcnt,
 				  const struct rdmacpy_range *ranges, int nranges);
 
-/* ---- asynchronous transfers ---- */
-
 /*
- * The submit calls start a transfer and return at once. cb (may be NULL) runs once, from
- * rdmacpy_progress or a wait, when the transfer has finished and the device no longer
- * touches the buffers. *op (op may be NULL: the handle frees itself after the callback)
- * stays valid until rdmacpy_op_free. The buffers and the grant must stay valid until then.
+ * The _async transfers start at once. cb (may be NULL) runs once the transfer has finished and
+ * the device no longer touches the buffers. *op (op may be NULL: the handle frees itself after
+ * the callback) stays valid until rdmacpy_op_free. The buffers and the grant must stay valid
+ * until then.
  */
 
-/* rdmacpy_submit_read -- asynchronous rdmacpy_read */
-RDMACPY_EXPORT int rdmacpy_submit_read(struct rdmacpy_conn *c, const struct rdmacpy_grant *g,
-				       uint64_t remote_off, void *buf, size_t len,
+/* rdmacpy_read_async -- asynchronous rdmacpy_read */
+RDMACPY_EXPORT int rdmacpy_read_async(struct rdmacpy_conn *c, const struct rdmacpy_grant *g,
+				      uint64_t remote_off, void *buf, size_t len,
+				      rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **op);
+
+/* rdmacpy_write_async -- asynchronous rdmacpy_write */
+RDMACPY_EXPORT int rdmacpy_write_async(struct rdmacpy_conn *c, const struct rdmacpy_grant *g,
+				       uint64_t remote_off, const void *buf, size_t len,
 				       rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **op);
 
-/* rdmacpy_submit_write -- asynchronous rdmacpy_write */
-RDMACPY_EXPORT int rdmacpy_submit_write(struct rdmacpy_conn *c, const struct rdmacpy_grant *g,
-					uint64_t remote_off, const void *buf, size_t len,
-					rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **op);
+/* rdmacpy_readv_async -- asynchronous rdmacpy_readv */
+RDMACPY_EXPORT int rdmacpy_readv_async(struct rdmacpy_conn *c, const struct rdmacpy_grant *g,
+				       const struct iovec *iov, int iovcnt,
+				       const struct rdmacpy_range *ranges, int nranges,
+				       rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **op);
 
-/* rdmacpy_submit_readv -- asynchronous rdmacpy_readv */
-RDMACPY_EXPORT int rdmacpy_submit_readv(struct rdmacpy_conn *c, const struct rdmacpy_grant *g,
+/* rdmacpy_writev_async -- asynchronous rdmacpy_writev */
+RDMACPY_EXPORT int rdmacpy_writev_async(struct rdmacpy_conn *c, const struct rdmacpy_grant *g,
 					const struct iovec *iov, int iovcnt,
 					const struct rdmacpy_range *ranges, int nranges,
 					rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **op);
 
-/* rdmacpy_submit_writev -- asynchronous rdmacpy_writev */
-RDMACPY_EXPORT int rdmacpy_submit_writev(struct rdmacpy_conn *c, const struct rdmacpy_grant *g,
-					 const struct iovec *iov, int iovcnt,
-					 const struct rdmacpy_range *ranges, int nranges,
-					 rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **op);
-
-/* rdmacpy_conn_fd -- a file descriptor that becomes readable when completions arrive; call
- * rdmacpy_progress then. Also call it after rdmacpy_conn_next_timeout() milliseconds. */
-RDMACPY_EXPORT int rdmacpy_conn_fd(const struct rdmacpy_conn *c);
-
-/* rdmacpy_conn_next_timeout -- milliseconds after which rdmacpy_progress must run even if
- * the fd stays quiet (moderation gathers completions without an event); -1: only on fd */
-RDMACPY_EXPORT int rdmacpy_conn_next_timeout(const struct rdmacpy_conn *c);
-
-/* rdmacpy_progress -- drain completions, post queued work, run callbacks; waits up to
- * timeout_ms (0: do not wait) for at least one operation to finish. Returns the number of
- * operations that finished. */
-RDMACPY_EXPORT int rdmacpy_progress(struct rdmacpy_conn *c, int timeout_ms);
+/* ---- operations ---- */
 
 /* rdmacpy_op_status -- 0 or RDMACPY_E_* when finished, RDMACPY_E_INPROGRESS before */
 RDMACPY_EXPORT int rdmacpy_op_status(const struct rdmacpy_op *op);

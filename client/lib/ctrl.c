@@ -1,298 +1,293 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* ctrl.c -- control requests: list, open/close grants, flush, checksum, stat, counters */
+/* ctrl.c -- the control channel of a queue pair: requests queued, sent within the protocol's
+ * bound, answers matched by request id, timeouts */
+#include "client/lib/ctrl.h"
+
 #include <errno.h>
-#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/lib/internal.h"
+#include "client/lib/conn.h"
 
-/* rcp_ctrl_range_timeout -- the reply timeout of a request whose cost grows with its range */
-int rcp_ctrl_range_timeout(const struct rdmacpy_conn *c, uint64_t length)
+/* rcp_creq_new -- a request of m, checked to encode; the request id is set when it is sent */
+struct rcp_creq *rcp_creq_new(struct rcp_cli_qp *q, struct rcp_msg *m, enum rcp_msg_type reply_type,
+			      enum rcp_msg_type interim, int timeout_ms, rcp_creq_fn done,
+			      void *owner, unsigned int part, int *err)
 {
-	uint64_t ms = (uint64_t)c->opts.timeout_ms + length / (8u << 20) * 1000u;
-
-	return ms > INT32_MAX ? INT32_MAX : (int)ms;
-}
-
-/* set_name -- copy a region name into a request field */
-static int set_name(char *dst, const char *name)
-{
-	int ret = rcp_strfield_set(dst, RCP_NAME_MAX, name);
-
-	return ret ? RDMACPY_E_INVAL : 0;
-}
-
-/* rdmacpy_list -- fill up to cap entries of out; the number filled */
-int rdmacpy_list(struct rdmacpy_conn *c, struct rdmacpy_region_info *out, size_t cap, size_t *total)
-{
-	struct rcp_msg req;
-	struct rcp_msg rep;
-	size_t filled = 0;
-	uint32_t start = 0;
-	uint32_t i;
+	uint8_t wire[RCP_MSG_MAX];
+	struct rcp_creq *r;
+	size_t len;
 	int ret;
 
-	if (!c || (cap && !out))
-		return RDMACPY_E_INVAL;
-	for (;;) {
-		rcp_msg_init(&req, RCP_MSG_LIST, 0);
-		req.u.list.start = start;
-		ret = rcp_ctrl_call(&c->qp[0], &req, RCP_MSG_LIST_REPLY, &rep);
-		if (ret)
-			return ret;
-		for (i = 0; i < rep.u.list_reply.count && filled < cap; i++) {
-			const struct rcp_region_info *r = &rep.u.list_reply.entries[i];
-			struct rdmacpy_region_info *o = &out[filled++];
-
-			memset(o, 0, sizeof(*o));
-			memcpy(o->name, r->name, sizeof(o->name));
-			o->name[sizeof(o->name) - 1] = '\0';
-			o->size = r->size;
-			o->rights = (enum rdmacpy_rights)r->rights;
-			o->kind = (enum rdmacpy_region_kind)r->kind;
-			o->dynamic = r->flags & RCP_REGION_F_DYNAMIC;
-		}
-		start += rep.u.list_reply.count;
-		if (total)
-			*total = rep.u.list_reply.total;
-		/* a reply of nothing ends it too, so a shrinking list cannot loop forever */
-		if (filled >= cap || start >= rep.u.list_reply.total || !rep.u.list_reply.count)
-			break;
+	/* a message that does not encode is the caller's mistake: say so now, not when sent */
+	m->hdr.req_id = 1;
+	ret = rcp_msg_encode_version(m, q->version, wire, sizeof(wire), &len);
+	if (ret) {
+		*err = ret;
+		return NULL;
 	}
-	return (int)filled;
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	r->msg = *m;
+	r->q = q;
+	r->done = done;
+	r->owner = owner;
+	r->part = part;
+	r->reply_type = reply_type;
+	r->interim_type = interim;
+	r->timeout_ms = timeout_ms;
+	return r;
 }
 
-/* close_on -- CLOSE grant id on QP q */
-static int close_on(struct rcp_cli_qp *q, uint32_t id)
+/* rcp_ctrl_submit -- to the back of the queue */
+void rcp_ctrl_submit(struct rcp_creq *r)
 {
-	struct rcp_msg req;
-	struct rcp_msg rep;
+	struct rcp_ctrl *ch = &r->q->ctrl;
 
-	rcp_msg_init(&req, RCP_MSG_CLOSE, 0);
-	req.u.close.grant_id = id;
-	return rcp_ctrl_call(q, &req, RCP_MSG_CLOSE_REPLY, &rep);
+	r->next = NULL;
+	if (ch->tail)
+		ch->tail->next = r;
+	else
+		ch->head = r;
+	ch->tail = r;
 }
 
-/* rdmacpy_open -- a grant on region[offset, offset + length) with rights */
-int rdmacpy_open(struct rdmacpy_conn *c, const char *region, uint64_t offset, uint64_t length,
-		 enum rdmacpy_rights rights, struct rdmacpy_grant **out)
+/* free_slot -- an in-flight slot, or -1 */
+static int free_slot(const struct rcp_ctrl *ch)
 {
-	struct rdmacpy_grant *g;
-	struct rcp_msg req;
-	struct rcp_msg rep;
-	unsigned int i;
+	int i;
+
+	for (i = 0; i < RCP_MAX_OUTSTANDING; i++)
+		if (!ch->inflight[i])
+			return i;
+	return -1;
+}
+
+/* send_one -- the oldest queued request out; 1 sent, 0 no room now, -errno the QP failed */
+static int send_one(struct rcp_cli_qp *q)
+{
+	struct rdmacpy_conn *c = q->conn;
+	struct rcp_ctrl *ch = &q->ctrl;
+	struct rcp_creq *r = ch->head;
+	int slot = free_slot(ch);
+	size_t len;
+	int buf;
 	int ret;
 
-	if (!c || !region || !length || !out ||
-	    (rights != RDMACPY_RIGHTS_RO && rights != RDMACPY_RIGHTS_RW))
-		return RDMACPY_E_INVAL;
-	if (c->broken)
-		return RDMACPY_E_BROKEN;
-	g = calloc(1, sizeof(*g) + c->nqp * sizeof(g->q[0]));
-	if (!g)
-		return RDMACPY_E_NOMEM;
-	g->conn = c;
-	/* one grant per QP: a memory window answers only on the QP it is bound to */
-	for (i = 0; i < c->nqp; i++) {
-		const struct rcp_msg_open_reply *r = &rep.u.open_reply;
-
-		rcp_msg_init(&req, RCP_MSG_OPEN, 0);
-		ret = set_name(req.u.open.name, region);
-		if (ret)
-			goto err_close;
-		req.u.open.offset = offset;
-		req.u.open.length = length;
-		req.u.open.rights = (enum rcp_rights)rights;
-		ret = rcp_ctrl_call(&c->qp[i], &req, RCP_MSG_OPEN_REPLY, &rep);
-		if (ret)
-			goto err_close;
-		if (r->length < length || (i && r->rights != g->rights)) {
-			rcp_conn_set_error(c, "the daemon granted less than asked");
-			g->q[i].id = r->grant_id;
-			i++;
-			ret = RDMACPY_E_PROTO;
-			goto err_close;
-		}
-		g->q[i].id = r->grant_id;
-		g->q[i].rkey = r->rkey;
-		g->q[i].addr = r->addr;
-		g->length = length;
-		g->rights = r->rights;
-		g->mw = !(r->flags & RCP_GRANT_F_MR_FALLBACK);
-	}
-	g->next = c->grants;
-	c->grants = g;
-	*out = g;
-	return 0;
-
-err_close:
-	while (i--)
-		if (g->q[i].id)
-			close_on(&c->qp[i], g->q[i].id);
-	free(g);
-	return ret;
-}
-
-/* rdmacpy_grant_close -- end a grant and free it; returns the daemon's answer */
-int rdmacpy_grant_close(struct rdmacpy_grant **gp)
-{
-	struct rdmacpy_grant **pp;
-	struct rdmacpy_grant *g;
-	struct rdmacpy_conn *c;
-	unsigned int i;
-	int ret = 0;
-
-	if (!gp || !*gp)
+	if (!r || slot < 0 || !rcp_qp_sq_free(q))
 		return 0;
-	g = *gp;
-	c = g->conn;
-	for (pp = &c->grants; *pp; pp = &(*pp)->next) {
-		if (*pp == g) {
-			*pp = g->next;
-			break;
+	/* while authenticating only AUTH (the QP's own request) may go */
+	if (q->state != RCP_QP_READY && r->owner != q)
+		return 0;
+	buf = rcp_qp_take_send_buf(q);
+	if (buf < 0)
+		return 0;
+	/* request ids are per session, never 0 (messages the daemon starts carry 0) */
+	if (++ch->next_req_id == 0)
+		ch->next_req_id = 1;
+	r->req_id = ch->next_req_id;
+	r->msg.hdr.req_id = r->req_id;
+	ch->head = r->next;
+	if (!ch->head)
+		ch->tail = NULL;
+	r->next = NULL;
+	ret = rcp_msg_encode_version(&r->msg, q->version, rcp_qp_send_buf(q, (unsigned int)buf),
+				     RCP_MSG_MAX, &len);
+	if (ret) {
+		/* the version connecting settled on cannot say it: this request fails alone */
+		q->send_free |= 1u << buf;
+		rcp_conn_set_error(c, "%s is not in protocol version %u",
+				   rcp_msg_type_name(r->msg.hdr.type), q->version);
+		if (r->done)
+			r->done(r, NULL, -EOPNOTSUPP);
+		free(r);
+		return 1;
+	}
+	ret = rcp_qp_post_ctrl(q, (unsigned int)buf, len);
+	if (ret) {
+		r->next = ch->head;
+		ch->head = r;
+		if (!ch->tail)
+			ch->tail = r;
+		q->send_free |= 1u << buf;
+		rcp_conn_fail(c, ret, "posting a control message failed");
+		return ret;
+	}
+	r->deadline_ns = rcp_now_ns() + (uint64_t)r->timeout_ms * 1000000ull;
+	ch->inflight[slot] = r;
+	ch->ninflight++;
+	c->ctr.requests++;
+	return 1;
+}
+
+/* rcp_ctrl_pump -- send while the QP is ready and there is room */
+int rcp_ctrl_pump(struct rcp_cli_qp *q)
+{
+	int ret;
+
+	/* AUTH goes out while authenticating; everything else waits until the QP is ready */
+	if (q->broken || !q->established ||
+	    (q->state != RCP_QP_READY && q->state != RCP_QP_AUTHENTICATING))
+		return 0;
+	do
+		ret = send_one(q);
+	while (ret > 0);
+	return ret < 0 ? ret : 0;
+}
+
+/* finish -- a request ends: out of flight, its owner told, freed */
+static void finish(struct rcp_cli_qp *q, unsigned int slot, const struct rcp_msg *m, int err)
+{
+	struct rcp_creq *r = q->ctrl.inflight[slot];
+
+	q->ctrl.inflight[slot] = NULL;
+	q->ctrl.ninflight--;
+	if (r->done)
+		r->done(r, m, err);
+	free(r);
+}
+
+/* rcp_ctrl_recv -- decode, then the connect step's message or an answer by request id */
+void rcp_ctrl_recv(struct rcp_cli_qp *q, const void *buf, size_t len)
+{
+	struct rdmacpy_conn *c = q->conn;
+	struct rcp_ctrl *ch = &q->ctrl;
+	struct rcp_msg m;
+	struct rcp_creq *r;
+	int ret;
+	int i;
+
+	ret = rcp_msg_decode(buf, len, &m);
+	if (ret) {
+		rcp_warn(&c->log, "qp %u: undecodable control message (%d)", q->idx, ret);
+		return;
+	}
+	if (m.hdr.type == RCP_MSG_CHALLENGE || (m.hdr.req_id == 0 && q->state != RCP_QP_READY)) {
+		rcp_connect_ctrl_msg(q, &m);
+		return;
+	}
+	if (m.hdr.req_id == 0 && m.hdr.type == RCP_MSG_ERROR) {
+		/* the daemon ends the session: its reason, then the disconnect */
+		rcp_conn_set_error(c, "%s", m.u.error.text);
+		return;
+	}
+	for (i = 0; i < RCP_MAX_OUTSTANDING; i++) {
+		r = ch->inflight[i];
+		if (!r || r->req_id != m.hdr.req_id)
+			continue;
+		if (m.hdr.type == RCP_MSG_ERROR) {
+			snprintf(c->last_error, sizeof(c->last_error), "%s", m.u.error.text);
+			rcp_dbg(&c->log, "daemon error %s: %s", rcp_err_name(m.u.error.code),
+				m.u.error.text);
+			finish(q, (unsigned int)i, &m, rcp_err_errno(m.u.error.code));
+			return;
+		}
+		if (r->interim_type && m.hdr.type == r->interim_type) {
+			/* progress: the request is alive, its time starts over */
+			r->deadline_ns = rcp_now_ns() + (uint64_t)r->timeout_ms * 1000000ull;
+			if (r->done && r->done(r, &m, 0)) {
+				ch->inflight[i] = NULL;
+				ch->ninflight--;
+				free(r);
+			}
+			return;
+		}
+		if (m.hdr.type != r->reply_type) {
+			rcp_conn_set_error(c, "expected %s, got %s",
+					   rcp_msg_type_name(r->reply_type),
+					   rcp_msg_type_name(m.hdr.type));
+			finish(q, (unsigned int)i, NULL, -EPROTO);
+			return;
+		}
+		finish(q, (unsigned int)i, &m, 0);
+		return;
+	}
+	rcp_dbg(&c->log, "qp %u: dropping unexpected %s (request %u)", q->idx,
+		rcp_msg_type_name(m.hdr.type), m.hdr.req_id);
+}
+
+/* rcp_ctrl_expire -- a request without an answer in its time: the daemon is gone or stuck,
+ * and its late answer could not be told from another's, so the QP is not used again */
+bool rcp_ctrl_expire(struct rcp_cli_qp *q, uint64_t now_ns)
+{
+	struct rcp_ctrl *ch = &q->ctrl;
+	bool any = false;
+	int i;
+
+	for (i = 0; i < RCP_MAX_OUTSTANDING; i++) {
+		struct rcp_creq *r = ch->inflight[i];
+
+		if (!r || now_ns < r->deadline_ns)
+			continue;
+		rcp_conn_set_error(q->conn, "no answer to a request in %d ms", r->timeout_ms);
+		finish(q, (unsigned int)i, NULL, -ETIMEDOUT);
+		any = true;
+	}
+	if (any)
+		rcp_conn_fail(q->conn, -ETIMEDOUT, "no reply from the daemon");
+	return any;
+}
+
+/* rcp_ctrl_deadline -- the earliest deadline in flight */
+uint64_t rcp_ctrl_deadline(const struct rcp_cli_qp *q)
+{
+	uint64_t d = UINT64_MAX;
+	int i;
+
+	for (i = 0; i < RCP_MAX_OUTSTANDING; i++)
+		if (q->ctrl.inflight[i] && q->ctrl.inflight[i]->deadline_ns < d)
+			d = q->ctrl.inflight[i]->deadline_ns;
+	return d;
+}
+
+/* rcp_ctrl_fail_all -- queued and in-flight requests end with err */
+void rcp_ctrl_fail_all(struct rcp_cli_qp *q, int err)
+{
+	struct rcp_ctrl *ch = &q->ctrl;
+	struct rcp_creq *r;
+	int i;
+
+	for (i = 0; i < RCP_MAX_OUTSTANDING; i++)
+		if (ch->inflight[i])
+			finish(q, (unsigned int)i, NULL, err);
+	while ((r = ch->head)) {
+		ch->head = r->next;
+		if (!ch->head)
+			ch->tail = NULL;
+		if (r->done)
+			r->done(r, NULL, err);
+		free(r);
+	}
+}
+
+/* rcp_ctrl_cancel_owner -- queued requests of owner go; in-flight ones lose their owner, so
+ * their answers are dropped */
+void rcp_ctrl_cancel_owner(struct rcp_cli_qp *q, const void *owner)
+{
+	struct rcp_ctrl *ch = &q->ctrl;
+	struct rcp_creq **pp;
+	struct rcp_creq *r;
+	int i;
+
+	for (i = 0; i < RCP_MAX_OUTSTANDING; i++) {
+		if (ch->inflight[i] && ch->inflight[i]->owner == owner) {
+			ch->inflight[i]->owner = NULL;
+			ch->inflight[i]->done = NULL;
 		}
 	}
-	for (i = 0; i < c->nqp; i++) {
-		int r = close_on(&c->qp[i], g->q[i].id);
-
-		if (r && !ret)
-			ret = r;
+	for (pp = &ch->head; (r = *pp);) {
+		if (r->owner != owner) {
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		free(r);
 	}
-	free(g);
-	*gp = NULL;
-	return ret;
-}
-
-/* rdmacpy_grant_length -- bytes the grant covers */
-uint64_t rdmacpy_grant_length(const struct rdmacpy_grant *g)
-{
-	return g ? g->length : 0;
-}
-
-/* rdmacpy_grant_rights -- RDMACPY_RIGHTS_RO or RDMACPY_RIGHTS_RW */
-int rdmacpy_grant_rights(const struct rdmacpy_grant *g)
-{
-	return g ? (int)g->rights : RDMACPY_E_INVAL;
-}
-
-/* rdmacpy_grant_is_memory_window -- whether the grant is a QP-bound memory window */
-bool rdmacpy_grant_is_memory_window(const struct rdmacpy_grant *g)
-{
-	return g && g->mw;
-}
-
-/* rdmacpy_flush -- make a range of a grant or a region durable */
-int rdmacpy_flush(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, const char *region,
-		  uint64_t offset, uint64_t length)
-{
-	struct rcp_msg req;
-	struct rcp_msg rep;
-	int ret;
-
-	if (!c || !length || (!g && !region) || (g && region) || (g && g->conn != c))
-		return RDMACPY_E_INVAL;
-	rcp_msg_init(&req, RCP_MSG_FLUSH, 0);
-	if (g) {
-		if (offset > g->length || length > g->length - offset)
-			return RDMACPY_E_RANGE;
-		req.u.flush.grant_id = g->q[0].id;
-	} else {
-		ret = set_name(req.u.flush.name, region);
-		if (ret)
-			return ret;
-	}
-	req.u.flush.offset = offset;
-	req.u.flush.length = length;
-	return rcp_ctrl_call_tmo(&c->qp[0], &req, RCP_MSG_FLUSH_REPLY, &rep,
-				 rcp_ctrl_range_timeout(c, length));
-}
-
-/* rdmacpy_checksum -- the daemon's BLAKE2b-256 of region[offset, offset + length) */
-int rdmacpy_checksum(struct rdmacpy_conn *c, const char *region, uint64_t offset, uint64_t length,
-		     uint8_t out[RDMACPY_CHECKSUM_LEN])
-{
-	struct rcp_msg req;
-	struct rcp_msg rep;
-	int ret;
-
-	if (!c || !region || !length || !out)
-		return RDMACPY_E_INVAL;
-	rcp_msg_init(&req, RCP_MSG_CHECKSUM, 0);
-	ret = set_name(req.u.checksum.name, region);
-	if (ret)
-		return ret;
-	req.u.checksum.offset = offset;
-	req.u.checksum.length = length;
-	ret = rcp_ctrl_call_tmo(&c->qp[0], &req, RCP_MSG_CHECKSUM_REPLY, &rep,
-				rcp_ctrl_range_timeout(c, length));
-	if (ret)
-		return ret;
-	memcpy(out, rep.u.checksum_reply.digest, RDMACPY_CHECKSUM_LEN);
-	return 0;
-}
-
-/* rdmacpy_stat -- the daemon's counters, as much of them as the caller's struct holds */
-int rdmacpy_stat(struct rdmacpy_conn *c, struct rdmacpy_stats *out)
-{
-	const struct rcp_msg_stat_reply *s;
-	struct rdmacpy_stats all;
-	struct rcp_msg req;
-	struct rcp_msg rep;
-	size_t size;
-	int ret;
-
-	if (!c || !out || out->size < offsetof(struct rdmacpy_stats, clients_connected))
-		return RDMACPY_E_INVAL;
-	size = out->size < sizeof(all) ? out->size : sizeof(all);
-	rcp_msg_init(&req, RCP_MSG_STAT, 0);
-	ret = rcp_ctrl_call(&c->qp[0], &req, RCP_MSG_STAT_REPLY, &rep);
-	if (ret)
-		return ret;
-	s = &rep.u.stat_reply;
-	/* named one by one: the public struct is an ABI, the wire's list is not */
-	memset(&all, 0, sizeof(all));
-	all.clients_connected = s->clients_connected;
-	all.clients_total = s->clients_total;
-	all.grants_active = s->grants_active;
-	all.grants_total = s->grants_total;
-	all.mw_active = s->mw_active;
-	all.regions = s->regions;
-	all.bytes_registered = s->bytes_registered;
-	all.bytes_dynamic = s->bytes_dynamic;
-	all.refusals = s->refusals;
-	all.requests = s->requests;
-	all.auth_failures = s->auth_failures;
-	all.copies_active = s->copies_active;
-	all.copies_total = s->copies_total;
-	all.bytes_copied = s->bytes_copied;
-	all.mw_fallback = s->mw_fallback;
-	all.uptime_ms = s->uptime_ms;
-	all.clients_pending = s->clients_pending;
-	all.auth_timeouts = s->auth_timeouts;
-	all.pending_evicted = s->pending_evicted;
-	all.jobs_queued = s->jobs_queued;
-	all.jobs_running = s->jobs_running;
-	all.jobs_total = s->jobs_total;
-	all.jobs_refused = s->jobs_refused;
-	all.jobs_cancelled = s->jobs_cancelled;
-	all.grant_mr_per_grant = s->grant_mr_per_grant;
-	all.flushes = s->flushes;
-	all.bytes_flushed = s->bytes_flushed;
-	all.size = out->size;
-	memcpy(out, &all, size);
-	return 0;
-}
-
-/* rdmacpy_conn_counters -- copy this connection's counters */
-int rdmacpy_conn_counters(const struct rdmacpy_conn *c, struct rdmacpy_counters *out)
-{
-	if (!c || !out)
-		return RDMACPY_E_INVAL;
-	*out = c->ctr;
-	out->cache_hits = c->cache.hits;
-	out->cache_misses = c->cache.misses;
-	out->cache_evictions = c->cache.evictions;
-	out->hw_moderation = c->hw_mod;
-	return 0;
+	ch->tail = NULL;
+	for (r = ch->head; r; r = r->next)
+		ch->tail = r;
 }

@@ -1,214 +1,308 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* error.c -- the one place internal -errno, protocol codes and completion statuses become
- * RDMACPY_E_* codes, and their descriptions */
+/* error.c -- the one place internal -errno values become RDMACPY_E_* codes, their names, and the
+ * table between the protocol's codes and the public ones that the daemon's COPY shares */
+#include "client/lib/error.h"
+
 #include <errno.h>
+#include <stddef.h>
 
-#include "client/lib/internal.h"
+#include "client/include/rdmacpy.h"
 
-/* rcp_cli_err -- an internal -errno to an RDMACPY_E_* code */
-int rcp_cli_err(int neg_errno)
+/*
+ * The daemon's ERROR codes, the errno the library records each as, and the public code it
+ * becomes. The daemon's COPY reads it the other way: the library's result of the copy back to
+ * the code it answers its own client with.
+ */
+static const struct {
+	enum rcp_err proto;
+	int err;
+	int pub;
+} proto_table[] = {
+	{RCP_ERR_INVAL, -EINVAL, RDMACPY_E_INVAL},
+	{RCP_ERR_NOENT, -ENOENT, RDMACPY_E_NOENT},
+	{RCP_ERR_ACCESS, -EACCES, RDMACPY_E_ACCESS},
+	{RCP_ERR_RANGE, -ERANGE, RDMACPY_E_RANGE},
+	{RCP_ERR_LIMIT, -EDQUOT, RDMACPY_E_LIMIT},
+	{RCP_ERR_AUTH, -EKEYREJECTED, RDMACPY_E_AUTH},
+	{RCP_ERR_PROTO, -EBADMSG, RDMACPY_E_PROTO},
+	{RCP_ERR_NOMEM, -ENOMEM, RDMACPY_E_NOMEM},
+	{RCP_ERR_IO, -EIO, RDMACPY_E_IO},
+	{RCP_ERR_NOTSUP, -EOPNOTSUPP, RDMACPY_E_NOTSUP},
+	{RCP_ERR_BUSY, -EBUSY, RDMACPY_E_BUSY},
+	{RCP_ERR_SHUTDOWN, -ESHUTDOWN, RDMACPY_E_SHUTDOWN},
+	{RCP_ERR_INTERNAL, -EREMOTEIO, RDMACPY_E_SERVER},
+	{RCP_ERR_EXIST, -EEXIST, RDMACPY_E_EXIST},
+	{RCP_ERR_UNREACH, -EHOSTUNREACH, RDMACPY_E_CONNECT},
+};
+#define PROTO_ROWS (sizeof(proto_table) / sizeof(proto_table[0]))
+
+/* rcp_err_errno -- a daemon ERROR code as recorded inside the library */
+int rcp_err_errno(enum rcp_err code)
 {
-	switch (neg_errno) {
+	size_t i;
+
+	for (i = 0; i < PROTO_ROWS; i++)
+		if (proto_table[i].proto == code)
+			return proto_table[i].err;
+	/* an unknown code from a newer daemon: its internal error, as far as we can tell */
+	return -EREMOTEIO;
+}
+
+/* rcp_err_proto -- a request's public code as the protocol says it */
+enum rcp_err rcp_err_proto(int rdmacpy_err)
+{
+	size_t i;
+
+	if (rdmacpy_err == RDMACPY_OK)
+		return RCP_ERR_NONE;
+	for (i = 0; i < PROTO_ROWS; i++)
+		if (proto_table[i].pub == rdmacpy_err)
+			return proto_table[i].proto;
+	switch (rdmacpy_err) {
+	case RDMACPY_E_NODEV:
+		return RCP_ERR_UNREACH;
+	case RDMACPY_E_KEY:
+		return RCP_ERR_AUTH;
+	case RDMACPY_E_REGISTER:
+		return RCP_ERR_NOMEM;
+	case RDMACPY_E_REMOTE_ACCESS:
+		return RCP_ERR_ACCESS;
+	case RDMACPY_E_TIMEOUT:
+	case RDMACPY_E_BROKEN:
+	case RDMACPY_E_REMOTE_OP:
+	case RDMACPY_E_RETRY_EXCEEDED:
+	case RDMACPY_E_RNR_RETRY_EXCEEDED:
+	case RDMACPY_E_FLUSHED:
+	case RDMACPY_E_DEVICE:
+		return RCP_ERR_IO;
+	case RDMACPY_E_CANCELED:
+		return RCP_ERR_SHUTDOWN;
+	default:
+		return RCP_ERR_INTERNAL;
+	}
+}
+
+/* rcp_reject_errno -- why the daemon refused a connection */
+int rcp_reject_errno(enum rcp_reject_reason reason)
+{
+	switch (reason) {
+	case RCP_REJECT_FULL:
+		return -EUSERS;
+	case RCP_REJECT_BUSY:
+		return -EAGAIN;
+	case RCP_REJECT_SHUTDOWN:
+		return -ESHUTDOWN;
+	case RCP_REJECT_NEED_KEY:
+		return -EKEYREJECTED;
+	case RCP_REJECT_BAD_MAGIC:
+	case RCP_REJECT_BAD_VERSION:
+	default:
+		return -EPROTONOSUPPORT;
+	}
+}
+
+/* common -- what an errno means whatever the context; 1 if it has no common meaning */
+static int common(int err)
+{
+	switch (err) {
 	case 0:
 		return RDMACPY_OK;
-	case -EINVAL:
-	case -ENAMETOOLONG:
+	case -ENOMEM:
+		return RDMACPY_E_NOMEM;
+	case -ENOTCONN:
+		return RDMACPY_E_BROKEN;
+	case -ENOKEY:
+		return RDMACPY_E_KEY;
 	case -EOVERFLOW:
 	case -E2BIG:
+	case -ENAMETOOLONG:
 		return RDMACPY_E_INVAL;
-	case -ENOMEM:
-	case -ENOSPC:
-		return RDMACPY_E_NOMEM;
+	default:
+		return 1;
+	}
+}
+
+/* transfer -- a transfer's failure: mostly a completion status */
+static int transfer(int err)
+{
+	switch (err) {
+	case -EACCES:
+		return RDMACPY_E_REMOTE_ACCESS;
+	case -EREMOTEIO:
+	case -ECONNABORTED:
+		return RDMACPY_E_REMOTE_OP;
+	case -ETIMEDOUT:
+		return RDMACPY_E_RETRY_EXCEEDED;
+	case -ENOBUFS:
+		return RDMACPY_E_RNR_RETRY_EXCEEDED;
+	case -EFAULT:
+		return RDMACPY_E_LOCAL_PROTECTION;
+	case -ECANCELED:
+		return RDMACPY_E_FLUSHED;
+	case -ESHUTDOWN:
+		return RDMACPY_E_CANCELED;
+	case -ERANGE:
+		return RDMACPY_E_RANGE;
+	case -EINVAL:
+		return RDMACPY_E_INVAL;
+	default:
+		return RDMACPY_E_DEVICE;
+	}
+}
+
+/* request -- a request's failure: mostly the daemon's refusal */
+static int request(int err)
+{
+	size_t i;
+
+	for (i = 0; i < PROTO_ROWS; i++)
+		if (proto_table[i].err == err)
+			return proto_table[i].pub;
+	switch (err) {
+	case -ETIMEDOUT:
+		return RDMACPY_E_TIMEOUT;
+	case -EPROTO:
+		return RDMACPY_E_PROTO;
+	case -ECANCELED:
+		return RDMACPY_E_CANCELED;
+	default:
+		return RDMACPY_E_DEVICE;
+	}
+}
+
+/* connect -- a connection's failure: resolving, the daemon's refusal, authentication */
+static int connect_err(int err)
+{
+	switch (err) {
 	case -ENODEV:
 	case -EADDRNOTAVAIL:
 	case -EAFNOSUPPORT:
+	case -ENETUNREACH:
+	case -EHOSTDOWN:
 		return RDMACPY_E_NODEV;
 	case -ECONNREFUSED:
 	case -EHOSTUNREACH:
-	case -ENETUNREACH:
+	case -ECONNRESET:
 	case -ENOENT:
 		return RDMACPY_E_CONNECT;
-	case -EPROTO:
 	case -EPROTONOSUPPORT:
+	case -EPROTO:
 	case -EBADMSG:
 		return RDMACPY_E_PROTO;
-	case -EPERM:
-		return RDMACPY_E_KEY;
+	case -EKEYREJECTED:
+		return RDMACPY_E_AUTH;
+	case -EUSERS:
+	case -EDQUOT:
+		return RDMACPY_E_LIMIT;
+	case -EAGAIN:
+	case -EBUSY:
+		return RDMACPY_E_BUSY;
+	case -ESHUTDOWN:
+		return RDMACPY_E_SHUTDOWN;
 	case -ETIMEDOUT:
 		return RDMACPY_E_TIMEOUT;
-	case -ECONNRESET:
-	case -ECONNABORTED:
-	case -EPIPE:
-	case -ENOTCONN:
-		return RDMACPY_E_BROKEN;
-	case -EOPNOTSUPP:
-		return RDMACPY_E_NOTSUP;
+	case -ECANCELED:
+		return RDMACPY_E_CANCELED;
+	default:
+		return RDMACPY_E_DEVICE;
+	}
+}
+
+/* local -- a failure with no peer: arguments, memory, registration, the device */
+static int local(int err)
+{
+	switch (err) {
+	case -EINVAL:
+		return RDMACPY_E_INVAL;
+	case -ERANGE:
+		return RDMACPY_E_RANGE;
 	case -EFAULT:
 	case -EACCES:
+	case -EPERM:
 		return RDMACPY_E_REGISTER;
+	case -EOPNOTSUPP:
+		return RDMACPY_E_NOTSUP;
+	case -ENODEV:
+		return RDMACPY_E_NODEV;
+	case -ETIMEDOUT:
+		return RDMACPY_E_TIMEOUT;
 	case -EBUSY:
 	case -EAGAIN:
 		return RDMACPY_E_BUSY;
-	case -EIO:
-		return RDMACPY_E_DEVICE;
 	default:
-		return neg_errno < 0 ? RDMACPY_E_DEVICE : RDMACPY_E_INTERNAL;
+		return err < 0 ? RDMACPY_E_DEVICE : RDMACPY_E_INTERNAL;
 	}
 }
 
-/* rcp_cli_err_proto -- a daemon ERROR code to an RDMACPY_E_* code */
-int rcp_cli_err_proto(enum rcp_err code)
+/* rcp_err_public -- the public code, chosen by context */
+int rcp_err_public(int err, enum rcp_err_ctx ctx)
 {
-	switch (code) {
-	case RCP_ERR_NONE:
-		return RDMACPY_OK;
-	case RCP_ERR_INVAL:
-		return RDMACPY_E_INVAL;
-	case RCP_ERR_NOENT:
-		return RDMACPY_E_NOENT;
-	case RCP_ERR_ACCESS:
-		return RDMACPY_E_ACCESS;
-	case RCP_ERR_RANGE:
-		return RDMACPY_E_RANGE;
-	case RCP_ERR_LIMIT:
-		return RDMACPY_E_LIMIT;
-	case RCP_ERR_AUTH:
-		return RDMACPY_E_AUTH;
-	case RCP_ERR_PROTO:
-		return RDMACPY_E_PROTO;
-	case RCP_ERR_NOMEM:
-		return RDMACPY_E_NOMEM;
-	case RCP_ERR_IO:
-		return RDMACPY_E_IO;
-	case RCP_ERR_NOTSUP:
-		return RDMACPY_E_NOTSUP;
-	case RCP_ERR_BUSY:
-		return RDMACPY_E_BUSY;
-	case RCP_ERR_SHUTDOWN:
-		return RDMACPY_E_SHUTDOWN;
-	case RCP_ERR_EXIST:
-		return RDMACPY_E_EXIST;
-	case RCP_ERR_UNREACH:
-		return RDMACPY_E_CONNECT;
-	case RCP_ERR_INTERNAL:
-	default:
-		return RDMACPY_E_SERVER;
-	}
-}
+	int c = common(err);
 
-/* rcp_cli_err_wc -- a failed completion's status to an RDMACPY_E_* code */
-int rcp_cli_err_wc(enum ibv_wc_status status)
-{
-	switch (status) {
-	case IBV_WC_SUCCESS:
-		return RDMACPY_OK;
-	case IBV_WC_REM_ACCESS_ERR:
-		return RDMACPY_E_REMOTE_ACCESS;
-	case IBV_WC_REM_INV_REQ_ERR:
-	case IBV_WC_REM_OP_ERR:
-	case IBV_WC_REM_INV_RD_REQ_ERR:
-	case IBV_WC_REM_ABORT_ERR:
-		return RDMACPY_E_REMOTE_OP;
-	case IBV_WC_RETRY_EXC_ERR:
-	case IBV_WC_RESP_TIMEOUT_ERR:
-		return RDMACPY_E_RETRY_EXCEEDED;
-	case IBV_WC_RNR_RETRY_EXC_ERR:
-		return RDMACPY_E_RNR_RETRY_EXCEEDED;
-	case IBV_WC_LOC_PROT_ERR:
-	case IBV_WC_LOC_ACCESS_ERR:
-		return RDMACPY_E_LOCAL_PROTECTION;
-	case IBV_WC_WR_FLUSH_ERR:
-		return RDMACPY_E_FLUSHED;
+	if (c != 1)
+		return c;
+	switch (ctx) {
+	case RCP_CTX_TRANSFER:
+		return transfer(err);
+	case RCP_CTX_REQUEST:
+		return request(err);
+	case RCP_CTX_CONNECT:
+		return connect_err(err);
+	case RCP_CTX_LOCAL:
 	default:
-		return RDMACPY_E_DEVICE;
-	}
-}
-
-/* rcp_cli_err_reject -- the reason in a daemon's rdma_cm reject to an RDMACPY_E_* code */
-int rcp_cli_err_reject(enum rcp_reject_reason reason)
-{
-	switch (reason) {
-	case RCP_REJECT_BAD_MAGIC:
-	case RCP_REJECT_BAD_VERSION:
-		return RDMACPY_E_PROTO;
-	case RCP_REJECT_FULL:
-		return RDMACPY_E_LIMIT;
-	case RCP_REJECT_SHUTDOWN:
-		return RDMACPY_E_SHUTDOWN;
-	case RCP_REJECT_NEED_KEY:
-		return RDMACPY_E_AUTH;
-	case RCP_REJECT_BUSY:
-		return RDMACPY_E_BUSY;
-	default:
-		return RDMACPY_E_PROTO;
+		return local(err);
 	}
 }
 
 /* rdmacpy_strerror -- a short English description of 0 or an RDMACPY_E_* code */
 const char *rdmacpy_strerror(int err)
 {
-	switch (err) {
-	case RDMACPY_OK:
-		return "success";
-	case RDMACPY_E_INVAL:
-		return "invalid argument";
-	case RDMACPY_E_NOMEM:
-		return "out of memory";
-	case RDMACPY_E_NODEV:
-		return "no RDMA device or address for the host";
-	case RDMACPY_E_CONNECT:
-		return "cannot connect to the daemon";
-	case RDMACPY_E_PROTO:
-		return "protocol error or version mismatch";
-	case RDMACPY_E_AUTH:
-		return "authentication failed";
-	case RDMACPY_E_KEY:
-		return "key file unusable (missing, wrong size or permissions)";
-	case RDMACPY_E_TIMEOUT:
-		return "timed out";
-	case RDMACPY_E_BROKEN:
-		return "connection broken";
-	case RDMACPY_E_NOENT:
-		return "no such region or grant";
-	case RDMACPY_E_ACCESS:
-		return "access rights not allowed";
-	case RDMACPY_E_RANGE:
-		return "range outside the region or grant";
-	case RDMACPY_E_LIMIT:
-		return "daemon limit reached";
-	case RDMACPY_E_BUSY:
-		return "busy";
-	case RDMACPY_E_NOTSUP:
-		return "not supported";
-	case RDMACPY_E_IO:
-		return "I/O error on the daemon";
-	case RDMACPY_E_SHUTDOWN:
-		return "daemon shutting down";
-	case RDMACPY_E_EXIST:
-		return "name already exists";
-	case RDMACPY_E_SERVER:
-		return "daemon internal error";
-	case RDMACPY_E_REMOTE_ACCESS:
-		return "remote access error (key, range or rights)";
-	case RDMACPY_E_REMOTE_OP:
-		return "remote operation error";
-	case RDMACPY_E_RETRY_EXCEEDED:
-		return "transport retries exceeded (peer unreachable)";
-	case RDMACPY_E_RNR_RETRY_EXCEEDED:
-		return "receiver-not-ready retries exceeded";
-	case RDMACPY_E_LOCAL_PROTECTION:
-		return "local protection error (buffer not registered for this access)";
-	case RDMACPY_E_FLUSHED:
-		return "work request flushed after an earlier failure";
-	case RDMACPY_E_DEVICE:
-		return "RDMA device error";
-	case RDMACPY_E_REGISTER:
-		return "memory registration failed";
-	case RDMACPY_E_INPROGRESS:
-		return "operation in progress";
-	case RDMACPY_E_INTERNAL:
-		return "internal error";
-	default:
+	static const char *const text[] = {
+		[0] = "success",
+		[-(RDMACPY_E_INVAL - RDMACPY_E_BASE)] = "invalid argument",
+		[-(RDMACPY_E_NOMEM - RDMACPY_E_BASE)] = "out of memory",
+		[-(RDMACPY_E_NODEV - RDMACPY_E_BASE)] = "no RDMA device or address for the host",
+		[-(RDMACPY_E_CONNECT - RDMACPY_E_BASE)] = "cannot connect to the daemon",
+		[-(RDMACPY_E_PROTO - RDMACPY_E_BASE)] = "protocol error or version mismatch",
+		[-(RDMACPY_E_AUTH - RDMACPY_E_BASE)] = "authentication failed",
+		[-(RDMACPY_E_KEY - RDMACPY_E_BASE)] =
+			"key file unusable (missing, wrong size or permissions)",
+		[-(RDMACPY_E_TIMEOUT - RDMACPY_E_BASE)] = "timed out",
+		[-(RDMACPY_E_BROKEN - RDMACPY_E_BASE)] = "connection broken",
+		[-(RDMACPY_E_NOENT - RDMACPY_E_BASE)] = "no such region or grant",
+		[-(RDMACPY_E_ACCESS - RDMACPY_E_BASE)] = "access rights not allowed",
+		[-(RDMACPY_E_RANGE - RDMACPY_E_BASE)] = "range outside the region or grant",
+		[-(RDMACPY_E_LIMIT - RDMACPY_E_BASE)] = "daemon limit reached",
+		[-(RDMACPY_E_BUSY - RDMACPY_E_BASE)] = "busy",
+		[-(RDMACPY_E_NOTSUP - RDMACPY_E_BASE)] = "not supported",
+		[-(RDMACPY_E_IO - RDMACPY_E_BASE)] = "I/O error on the daemon",
+		[-(RDMACPY_E_SHUTDOWN - RDMACPY_E_BASE)] = "daemon shutting down",
+		[-(RDMACPY_E_EXIST - RDMACPY_E_BASE)] = "name already exists",
+		[-(RDMACPY_E_SERVER - RDMACPY_E_BASE)] = "daemon internal error",
+		[-(RDMACPY_E_REMOTE_ACCESS - RDMACPY_E_BASE)] =
+			"remote access error (key, range or rights)",
+		[-(RDMACPY_E_REMOTE_OP - RDMACPY_E_BASE)] = "remote operation error",
+		[-(RDMACPY_E_RETRY_EXCEEDED - RDMACPY_E_BASE)] =
+			"transport retries exceeded (peer unreachable)",
+		[-(RDMACPY_E_RNR_RETRY_EXCEEDED - RDMACPY_E_BASE)] =
+			"receiver-not-ready retries exceeded",
+		[-(RDMACPY_E_LOCAL_PROTECTION - RDMACPY_E_BASE)] =
+			"local protection error (buffer not registered for this access)",
+		[-(RDMACPY_E_FLUSHED - RDMACPY_E_BASE)] =
+			"work request flushed after an earlier failure",
+		[-(RDMACPY_E_DEVICE - RDMACPY_E_BASE)] = "RDMA device error",
+		[-(RDMACPY_E_REGISTER - RDMACPY_E_BASE)] = "memory registration failed",
+		[-(RDMACPY_E_INPROGRESS - RDMACPY_E_BASE)] = "operation in progress",
+		[-(RDMACPY_E_INTERNAL - RDMACPY_E_BASE)] = "internal error",
+		[-(RDMACPY_E_CANCELED - RDMACPY_E_BASE)] = "canceled: the connection was closed",
+	};
+	long i;
+
+	if (err == RDMACPY_OK)
+		return text[0];
+	i = -(long)(err - RDMACPY_E_BASE);
+	if (err > RDMACPY_E_FIRST || err < RDMACPY_E_LAST || i <= 0 ||
+	    i >= (long)(sizeof(text) / sizeof(text[0])) || !text[i])
 		return "unknown error";
-	}
+	return text[i];
 }

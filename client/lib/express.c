@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* express.c -- the short path for one small synchronous transfer in POLL mode */
+#include <errno.h>
 #include <string.h>
 
-#include "client/lib/internal.h"
+#include "client/lib/conn.h"
 
 /*
  * Why a second path.
@@ -31,7 +32,7 @@ static bool eligible(const struct rdmacpy_conn *c, const struct rdmacpy_grant *g
 
 	if (!g || g->conn != c || !buf || !len || c->broken || c->nqp != 1)
 		return false;
-	if (q->mod.mode != RCP_MOD_POLL || !q->cq || !q->established || q->broken)
+	if (q->mod.mode != RCP_MOD_POLL || !q->cq || !rcp_qp_usable(q))
 		return false;
 	/* the engine's own work first: an express WR must not overtake an operation */
 	if (c->active_head || c->done_head || q->sq_head != q->sq_tail)
@@ -43,25 +44,25 @@ static bool eligible(const struct rdmacpy_conn *c, const struct rdmacpy_grant *g
 	return !c->caps.max_msg_sz || len <= c->caps.max_msg_sz;
 }
 
-/* spin -- poll until the slot seq retires or deadline passes; 0 or RDMACPY_E_* */
+/* spin -- poll until the slot seq retires or deadline passes; 0 or -errno */
 static int spin(struct rcp_cli_qp *q, uint64_t seq, uint64_t deadline)
 {
 	unsigned int empty = 0;
 	int n;
 
 	while (q->sq_tail <= seq) {
-		n = rcp_xfer_poll_pass(q, RCP_CLI_BATCH);
+		n = rcp_qp_poll(q, RCP_CLI_BATCH);
 		if (n < 0)
 			return n;
 		if (n > 0 || ++empty % SPINS_PER_CLOCK)
 			continue;
 		if (rcp_now_ns() >= deadline)
-			return RDMACPY_E_TIMEOUT;
+			return -ETIMEDOUT;
 	}
 	return 0;
 }
 
-/* rcp_express -- see internal.h */
+/* rcp_express -- see conn.h */
 int rcp_express(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_sgl_op dir,
 		uint64_t remote_off, void *buf, size_t len)
 {
@@ -77,10 +78,12 @@ int rcp_express(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_
 	if (!eligible(c, g, remote_off, buf, len))
 		return RCP_EXPRESS_DECLINED;
 	now = rcp_now_ns();
-	rcp_xfer_enter(c, now);
+	rcp_engine_enter(c, now);
 	ret = rcp_mem_lkey(c, (uintptr_t)buf, len, dir == RCP_SGL_READ, &sge.lkey, &held);
-	if (ret)
-		goto out;
+	if (ret) {
+		rcp_engine_leave(c);
+		return rcp_err_public(ret, RCP_CTX_LOCAL);
+	}
 	sge.addr = (uintptr_t)buf;
 	sge.length = (uint32_t)len;
 	seq = q->sq_head;
@@ -92,16 +95,16 @@ int rcp_express(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_
 	wr.send_flags = IBV_SEND_SIGNALED;
 	wr.wr.rdma.remote_addr = g->q[0].addr + remote_off;
 	wr.wr.rdma.rkey = g->q[0].rkey;
-	q->ring[seq % q->sq_depth] = (struct rcp_cli_slot){.op = NULL, .signaled = true};
+	q->ring[seq % q->sq_depth] =
+		(struct rcp_cli_slot){.op = NULL, .signaled = true, .send_buf = -1};
 	q->sq_head++;
 	q->sig_outstanding++;
-	q->bare_status = RDMACPY_E_INPROGRESS;
+	q->bare_status = -EINPROGRESS;
 	ret = rcp_vb_post_send(q->id->qp, &wr, &bad);
 	c->ctr.post_calls++;
 	if (ret) {
 		q->sq_head--;
 		q->sig_outstanding--;
-		ret = rcp_cli_err(ret);
 		rcp_conn_fail(c, ret, "post_send failed");
 		goto out;
 	}
@@ -113,10 +116,10 @@ int rcp_express(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_
 		q->waiting = false;
 	}
 	ret = spin(q, seq, now + (uint64_t)c->opts.timeout_ms * 1000000u);
-	if (ret == RDMACPY_E_TIMEOUT) {
+	if (ret == -ETIMEDOUT) {
 		/* break the connection so the device gives the buffer back (a flush), and do
 		 * not return while it may still write into it if that comes in time */
-		rcp_conn_fail(c, RDMACPY_E_TIMEOUT, "transfer timed out");
+		rcp_conn_fail(c, -ETIMEDOUT, "transfer timed out");
 		if (spin(q, seq, rcp_now_ns() + 2000000000ull) != 0 && held) {
 			/* still the device's: keep it registered until close */
 			if (c->express_held)
@@ -124,7 +127,8 @@ int rcp_express(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_
 			c->express_held = held;
 			held = NULL;
 		}
-		goto out;
+		ret = RDMACPY_E_TIMEOUT;
+		goto out_public;
 	}
 	if (ret)
 		goto out;
@@ -136,8 +140,10 @@ int rcp_express(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_
 			c->ctr.bytes_written += len;
 	}
 out:
+	ret = rcp_err_public(ret, RCP_CTX_TRANSFER);
+out_public:
 	if (held)
 		rcp_rcache_put(&c->cache, &held);
-	rcp_xfer_leave(c);
+	rcp_engine_leave(c);
 	return ret;
 }

@@ -4,28 +4,30 @@
 #include <criterion/criterion.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "tests/rdma/harness/harness.h"
 
 /* Exit codes documented in rdmacpy(1). */
-#define EXIT_USAGE   2
-#define EXIT_CONNECT 3
-#define EXIT_AUTH    4
-#define EXIT_REMOTE  5
+#define EXIT_USAGE    2
+#define EXIT_CONNECT  3
+#define EXIT_AUTH     4
+#define EXIT_REMOTE   5
+#define EXIT_LOCAL_IO 7
 
 static struct th_daemon d;
 static char cli[512];
 static char out[16384];
 
 /* start_with -- a daemon with an anonymous region "big" of big_spec's size, a file region and
- * a read-only region */
-static void start_with(const char *big_spec)
+ * a read-only region; extra (may be NULL) is one more option */
+static void start_with_opt(const char *big_spec, const char *extra)
 {
 	const char *const regions[] = {
-		"--region", big_spec, "--region", "file:file:%D/region.dat:8M:rw",
-		"--region", "ro:anon:1M:ro",	NULL,
+		"--region", big_spec,	     "--region", "file:file:%D/region.dat:8M:rw",
+		"--region", "ro:anon:1M:ro", extra,	 NULL,
 	};
 	int rc;
 
@@ -34,6 +36,18 @@ static void start_with(const char *big_spec)
 	th_build("client/cli/rdmacpy", cli, sizeof(cli));
 	rc = th_daemon_start(&d, regions);
 	cr_assert_eq(rc, 0, "rdmacpyd did not start (%d)", rc);
+}
+
+/* start_with -- start_with_opt without the extra option */
+static void start_with(const char *big_spec)
+{
+	start_with_opt(big_spec, NULL);
+}
+
+/* start_create -- a daemon that lets clients create regions */
+static void start_create(void)
+{
+	start_with_opt("big:anon:32M:rw", "--allow-create");
 }
 
 /* start -- most tests need 32 MiB at most: a region that takes no time to register */
@@ -63,6 +77,13 @@ static int rdmacpy(const char *args)
 {
 	return th_run(out, sizeof(out), "RDMACPY_PORT=%u RDMACPY_KEY_FILE=%s %s %s", d.port, d.key,
 		      cli, args);
+}
+
+/* rdmacpy_piped -- `producer | rdmacpy args`: the command's exit status */
+static int rdmacpy_piped(const char *producer, const char *args)
+{
+	return th_run(out, sizeof(out), "%s | RDMACPY_PORT=%u RDMACPY_KEY_FILE=%s %s %s", producer,
+		      d.port, d.key, cli, args);
 }
 
 /* roundtrip -- put a file of n bytes, get it back, bytes equal; both with --verify when
@@ -262,6 +283,80 @@ Test(cli, error__wrong_key)
 	cr_assert(strstr(out, "key"), "%s", out);
 }
 
+Test(cli, mk_and_rm__a_region_made_used_and_removed, .init = start_create)
+{
+	char in[400];
+	char back[400];
+	char args[1200];
+
+	snprintf(args, sizeof(args), "mk %s:scratch 3M", th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	cr_assert(strstr(out, "created") && strstr(out, "3145728 bytes"), "%s", out);
+	snprintf(args, sizeof(args), "ls --json %s", th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	cr_assert(strstr(out, "\"name\":\"scratch\",\"size\":3145728,\"rights\":\"rw\","
+			      "\"kind\":\"anon\",\"dynamic\":true"),
+		  "%s", out);
+	/* it holds bytes like any region */
+	snprintf(in, sizeof(in), "%s/in", d.dir);
+	snprintf(back, sizeof(back), "%s/back", d.dir);
+	cr_assert_eq(th_random_file(in, 3u << 20, 9), 0);
+	snprintf(args, sizeof(args), "put -q --verify %s %s:scratch", in, th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	snprintf(args, sizeof(args), "get -q %s:scratch %s", th_ip(), back);
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	cr_assert(th_files_equal(in, back));
+	/* a name taken, an address form, a size of nothing: refused */
+	snprintf(args, sizeof(args), "mk %s:scratch 1M", th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_REMOTE, "%s", out);
+	cr_assert(strstr(out, "exists"), "%s", out);
+	snprintf(args, sizeof(args), "mk %s:other@4096 1M", th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_USAGE, "%s", out);
+	snprintf(args, sizeof(args), "mk %s:other 0", th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_USAGE, "%s", out);
+	/* a region given on the command line is not the client's to remove */
+	snprintf(args, sizeof(args), "rm %s:big", th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_REMOTE, "%s", out);
+	snprintf(args, sizeof(args), "rm %s:scratch", th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	snprintf(args, sizeof(args), "ls %s", th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	cr_assert_null(strstr(out, "scratch"), "%s", out);
+	cr_assert(strstr(out, "big"), "%s", out);
+	snprintf(args, sizeof(args), "rm %s:scratch", th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_REMOTE, "%s", out);
+	cr_assert(strstr(out, "cannot remove"), "%s", out);
+}
+
+Test(cli, mk__refused_by_a_daemon_without_allow_create)
+{
+	char args[600];
+
+	snprintf(args, sizeof(args), "mk %s:scratch 1M", th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_REMOTE, "%s", out);
+	cr_assert(strstr(out, "--allow-create"), "%s", out);
+	snprintf(args, sizeof(args), "ls %s", th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	cr_assert_null(strstr(out, "scratch"), "%s", out);
+}
+
+Test(cli, device__the_route_s_device_works_another_is_refused)
+{
+	const char *dev = getenv("RDMACPY_DEV") ? getenv("RDMACPY_DEV") : "rxe0";
+	char args[600];
+
+	/* the fabric's one RDMA device, with and without its port */
+	snprintf(args, sizeof(args), "ls -d %s %s", dev, th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	snprintf(args, sizeof(args), "ls -d %s:1 %s", dev, th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	snprintf(args, sizeof(args), "ls -d mlx5_9 %s", th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_CONNECT, "%s", out);
+	cr_assert(strstr(out, "mlx5_9"), "%s", out);
+	snprintf(args, sizeof(args), "ls -d %s:7 %s", dev, th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_CONNECT, "%s", out);
+}
+
 Test(cli, error__usage)
 {
 	cr_assert_eq(rdmacpy("put onlyone"), EXIT_USAGE, "%s", out);
@@ -271,20 +366,130 @@ Test(cli, error__usage)
 
 /* The file I/O runs on its own thread: its failures must end the command cleanly too. */
 
-Test(cli, error__pipe_longer_than_the_range)
+/* pattern_file -- fill the 8 MiB file region with a known pattern, kept in DIR/pattern */
+static void pattern_region(char *pattern, size_t cap)
 {
 	char args[1200];
 
-	/* 3 MiB from a pipe into the last 2 MiB of the 8 MiB file region */
-	snprintf(args, sizeof(args),
-		 "head -c 3145728 /dev/urandom | RDMACPY_PORT=%u "
-		 "RDMACPY_KEY_FILE=%s %s put - %s:file@6291456",
-		 d.port, d.key, cli, th_ip());
-	cr_assert_eq(th_run(out, sizeof(out), "%s", args), EXIT_REMOTE, "%s", out);
-	cr_assert(strstr(out, "longer than"), "%s", out);
-	/* the daemon serves the next client */
-	snprintf(args, sizeof(args), "get %s:file@6291456+4096 /dev/null", th_ip());
+	snprintf(pattern, cap, "%s/pattern", d.dir);
+	cr_assert_eq(th_random_file(pattern, 8u << 20, 77), 0);
+	snprintf(args, sizeof(args), "put -q %s %s:file", pattern, th_ip());
 	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+}
+
+/* region_now -- the whole file region as it is now, in DIR/now */
+static void region_now(char *now, size_t cap)
+{
+	char args[1200];
+
+	snprintf(now, cap, "%s/now", d.dir);
+	snprintf(args, sizeof(args), "get -q %s:file %s", th_ip(), now);
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+}
+
+#define ROOM_AT 6291456u /* the last 2 MiB of the 8 MiB file region */
+
+Test(cli, put__file_that_does_not_fit__refused_before_any_byte_moves)
+{
+	char pattern[400];
+	char now[400];
+	char in[400];
+	char src[500];
+	char args[1200];
+
+	pattern_region(pattern, sizeof(pattern));
+	snprintf(in, sizeof(in), "%s/in3M", d.dir);
+	cr_assert_eq(th_random_file(in, 3u << 20, 3), 0);
+	snprintf(args, sizeof(args), "put %s %s:file@%u", in, th_ip(), ROOM_AT);
+	cr_assert_eq(rdmacpy(args), EXIT_REMOTE, "%s", out);
+	cr_assert(strstr(out, "past the end") && strstr(out, "nothing was written"), "%s", out);
+	/* a stream whose length is given is refused the same way */
+	snprintf(src, sizeof(src), "cat %s", in);
+	snprintf(args, sizeof(args), "put --size 3M - %s:file@%u", th_ip(), ROOM_AT);
+	cr_assert_eq(rdmacpy_piped(src, args), EXIT_REMOTE, "%s", out);
+	cr_assert(strstr(out, "nothing was written"), "%s", out);
+	region_now(now, sizeof(now));
+	cr_assert(th_files_equal(pattern, now), "a refused put changed the region");
+}
+
+/* overwritten_bytes -- the N of "(N bytes)" in the message that names the overwritten range */
+static unsigned long long overwritten_bytes(unsigned long long *first, unsigned long long *last)
+{
+	const char *m = strstr(out, "bytes ");
+	unsigned long long n = 0;
+
+	while (m && sscanf(m, "bytes %llu..%llu of %*s were overwritten (%llu bytes)", first, last,
+			   &n) != 3)
+		m = strstr(m + 1, "bytes ");
+	cr_assert_not_null(m, "no exact overwritten range in: %s", out);
+	return n;
+}
+
+Test(cli, put__stream_longer_than_the_room__names_the_overwritten_range)
+{
+	unsigned long long first;
+	unsigned long long last;
+	unsigned long long n;
+	char pattern[400];
+	char now[400];
+	char in[400];
+	char src[500];
+	char args[1200];
+
+	pattern_region(pattern, sizeof(pattern));
+	snprintf(in, sizeof(in), "%s/in3M", d.dir);
+	cr_assert_eq(th_random_file(in, 3u << 20, 4), 0);
+	/* 3 MiB through a pipe (length unknown) into the last 2 MiB */
+	snprintf(src, sizeof(src), "cat %s", in);
+	snprintf(args, sizeof(args), "put - %s:file@%u", th_ip(), ROOM_AT);
+	cr_assert_eq(rdmacpy_piped(src, args), EXIT_REMOTE, "%s", out);
+	cr_assert(strstr(out, "longer than"), "%s", out);
+	n = overwritten_bytes(&first, &last);
+	cr_assert_eq(first, ROOM_AT, "%s", out);
+	cr_assert_eq(last, first + n - 1, "%s", out);
+	cr_assert_leq(n, 2u << 20, "%s", out);
+	/* exactly that: the input's first n bytes there, the pattern everywhere else */
+	region_now(now, sizeof(now));
+	cr_assert(th_file_range_equal(now, ROOM_AT, in, 0, n), "the named range is not the input");
+	cr_assert(th_file_range_equal(now, 0, pattern, 0, ROOM_AT), "bytes before it changed");
+	cr_assert(th_file_range_equal(now, ROOM_AT + n, pattern, ROOM_AT + n,
+				      (8u << 20) - ROOM_AT - n),
+		  "bytes after the named range changed");
+	/* the daemon serves the next client */
+	snprintf(args, sizeof(args), "get %s:file@%u+4096 /dev/null", th_ip(), ROOM_AT);
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+}
+
+Test(cli, put__stream_of_another_length_than_size__names_what_changed)
+{
+	unsigned long long first;
+	unsigned long long last;
+	char pattern[400];
+	char now[400];
+	char in[400];
+	char src[500];
+	char args[1200];
+
+	pattern_region(pattern, sizeof(pattern));
+	snprintf(in, sizeof(in), "%s/in3M", d.dir);
+	cr_assert_eq(th_random_file(in, 3u << 20, 5), 0);
+	/* longer than --size: the given length is written, then the error */
+	snprintf(src, sizeof(src), "cat %s", in);
+	snprintf(args, sizeof(args), "put --size 1M - %s:file", th_ip());
+	cr_assert_eq(rdmacpy_piped(src, args), EXIT_LOCAL_IO, "%s", out);
+	cr_assert(strstr(out, "longer than the 1048576 bytes given"), "%s", out);
+	cr_assert_eq(overwritten_bytes(&first, &last), 1u << 20, "%s", out);
+	cr_assert_eq(first, 0);
+	/* shorter than --size */
+	snprintf(src, sizeof(src), "head -c 1000 %s", in);
+	cr_assert_eq(rdmacpy_piped(src, args), EXIT_LOCAL_IO, "%s", out);
+	cr_assert(strstr(out, "ended after 1000 of the 1048576 bytes"), "%s", out);
+	cr_assert_eq(overwritten_bytes(&first, &last), 1000, "%s", out);
+	region_now(now, sizeof(now));
+	cr_assert(th_file_range_equal(now, 0, in, 0, 1000));
+	cr_assert(th_file_range_equal(now, 1000, in, 1000, (1u << 20) - 1000),
+		  "the first put's bytes after the second's 1000");
+	cr_assert(th_file_range_equal(now, 1u << 20, pattern, 1u << 20, 7u << 20));
 }
 
 Test(cli, error__reader_of_stdout_goes_away, .init = start_big)

@@ -65,7 +65,7 @@ static struct rdmacpy_conn *conn_open(enum rdmacpy_moderation mode, uint32_t nqp
 	o.moderation = mode;
 	o.nqp = nqp;
 	o.timeout_ms = 60000;
-	ret = rdmacpy_connect(th_ip(), daemon_.port, &o, &c);
+	ret = rdmacpy_conn_open(th_ip(), daemon_.port, &o, &c);
 	cr_assert_eq(ret, 0, "connect: %s (%s)", rdmacpy_strerror(ret),
 		     c ? "" : "see the daemon log");
 	return c;
@@ -83,7 +83,7 @@ static struct rdmacpy_conn *conn_open_period(enum rdmacpy_moderation mode, uint3
 	o.moderation = mode;
 	o.mod_period_us = period_us;
 	o.timeout_ms = 60000;
-	ret = rdmacpy_connect(th_ip(), daemon_.port, &o, &c);
+	ret = rdmacpy_conn_open(th_ip(), daemon_.port, &o, &c);
 	cr_assert_eq(ret, 0, "connect: %s", rdmacpy_strerror(ret));
 	return c;
 }
@@ -194,7 +194,7 @@ static void random_transfers(enum rdmacpy_moderation mode, uint32_t nqp, unsigne
 		memcpy(src + i, &x, cap - i < 8 ? cap - i : 8);
 	}
 	c = conn_open(mode, nqp);
-	cr_assert_eq(rdmacpy_open(c, "data", 0, REGION_SIZE, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "data", 0, REGION_SIZE, RDMACPY_RIGHTS_RW, &g), 0);
 	t0 = now_s();
 	for (iter = 0; iter < 4; iter++) {
 		/* one big transfer, then smaller ones */
@@ -216,6 +216,7 @@ static void random_transfers(enum rdmacpy_moderation mode, uint32_t nqp, unsigne
 			  nqp, iter);
 		moved += 2 * total;
 	}
+	ctr.size = sizeof(ctr);
 	rdmacpy_conn_counters(c, &ctr);
 	fprintf(stderr,
 		"client: mode %d nqp %u: %.1f MB/s, %llu WRs (%llu signaled, %llu posts), "
@@ -225,7 +226,7 @@ static void random_transfers(enum rdmacpy_moderation mode, uint32_t nqp, unsigne
 		(unsigned long long)ctr.wakeups);
 	cr_assert_eq(ctr.bytes_written + ctr.bytes_read, moved);
 	cr_assert_eq(rdmacpy_grant_close(&g), 0);
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 	free(src);
 	free(dst);
 	free(a);
@@ -284,32 +285,33 @@ Test(rdma_client, control__list_stat_checksum_flush)
 	size_t total = 0;
 	int n;
 
-	n = rdmacpy_list(c, ri, 8, &total);
+	n = rdmacpy_region_list(c, ri, sizeof(ri[0]), 8, &total);
 	cr_assert_eq(n, 2, "list: %d", n);
 	cr_assert_eq(total, 2);
-	cr_assert_eq(rdmacpy_open(c, "nosuch", 0, 1, RDMACPY_RIGHTS_RO, &g), RDMACPY_E_NOENT);
+	cr_assert_eq(rdmacpy_grant_open(c, "nosuch", 0, 1, RDMACPY_RIGHTS_RO, &g), RDMACPY_E_NOENT);
 	cr_assert_str_neq(rdmacpy_conn_last_error(c), "");
-	cr_assert_eq(rdmacpy_open(c, "small", 0, 2 << 20, RDMACPY_RIGHTS_RO, &g), RDMACPY_E_RANGE);
-	cr_assert_eq(rdmacpy_open(c, "small", 4096, 200000, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "small", 0, 2 << 20, RDMACPY_RIGHTS_RO, &g),
+		     RDMACPY_E_RANGE);
+	cr_assert_eq(rdmacpy_grant_open(c, "small", 4096, 200000, RDMACPY_RIGHTS_RW, &g), 0);
 	cr_assert(rdmacpy_grant_is_memory_window(g), "rxe binds type-2 windows");
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 7);
 	cr_assert_eq(rdmacpy_write(c, g, 50000, data, sizeof(data)), 0);
 	crypto_generichash(want, sizeof(want), data, sizeof(data), NULL, 0);
-	cr_assert_eq(rdmacpy_checksum(c, "small", 4096 + 50000, sizeof(data), got), 0);
+	cr_assert_eq(rdmacpy_region_checksum(c, "small", 4096 + 50000, sizeof(data), got), 0);
 	cr_assert(memcmp(want, got, sizeof(want)) == 0, "checksum differs");
 	/* anonymous memory has nothing to make durable, but FLUSH is answered and counted
 	 * (that a FLUSH reaches the file is rdma_staged's and the power-cut test's to show) */
-	cr_assert_eq(rdmacpy_flush(c, g, NULL, 50000, sizeof(data)), 0);
-	cr_assert_eq(rdmacpy_flush(c, g, NULL, 150000, 60000), RDMACPY_E_RANGE,
+	cr_assert_eq(rdmacpy_grant_flush(g, 50000, sizeof(data)), 0);
+	cr_assert_eq(rdmacpy_grant_flush(g, 150000, 60000), RDMACPY_E_RANGE,
 		     "a FLUSH past the grant's end");
-	cr_assert_eq(rdmacpy_flush(c, NULL, "small", 0, 4096), 0);
-	cr_assert_eq(rdmacpy_stat(c, &st), 0);
+	cr_assert_eq(rdmacpy_region_flush(c, "small", 0, 4096), 0);
+	cr_assert_eq(rdmacpy_daemon_stat(c, &st), 0);
 	cr_assert_geq(st.grants_active, 1);
 	cr_assert_eq(st.flushes, 2, "the daemon answered %llu FLUSHes",
 		     (unsigned long long)st.flushes);
 	cr_assert_eq(rdmacpy_grant_close(&g), 0);
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 }
 
 Test(rdma_client, error__write_through_read_only_grant)
@@ -319,16 +321,16 @@ Test(rdma_client, error__write_through_read_only_grant)
 	struct rdmacpy_op *op = NULL;
 	static uint8_t data[65536];
 
-	cr_assert_eq(rdmacpy_open(c, "data", 0, 1 << 20, RDMACPY_RIGHTS_RO, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "data", 0, 1 << 20, RDMACPY_RIGHTS_RO, &g), 0);
 	cr_assert_eq(rdmacpy_read(c, g, 0, data, sizeof(data)), 0);
-	cr_assert_eq(rdmacpy_submit_write(c, g, 0, data, sizeof(data), NULL, NULL, &op), 0);
+	cr_assert_eq(rdmacpy_write_async(c, g, 0, data, sizeof(data), NULL, NULL, &op), 0);
 	cr_assert_eq(rdmacpy_op_wait(op, 20000), RDMACPY_E_REMOTE_ACCESS);
 	rdmacpy_op_free(&op);
 	cr_assert_eq(rdmacpy_read(c, g, 0, data, 10), RDMACPY_E_BROKEN);
 	/* the connection is broken: closing the grant cannot reach the daemon, and says so */
 	cr_assert_eq(rdmacpy_grant_close(&g), RDMACPY_E_BROKEN);
 	cr_assert_null(g);
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 	cr_assert_null(c);
 }
 
@@ -354,7 +356,8 @@ Test(rdma_client, poll_small_sync__verified_and_ordered_with_async)
 	int i;
 
 	srand(seed);
-	cr_assert_eq(rdmacpy_open(c, "small", 0, 1 << 20, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "small", 0, 1 << 20, RDMACPY_RIGHTS_RW, &g), 0);
+	k0.size = sizeof(k0);
 	rdmacpy_conn_counters(c, &k0);
 	for (i = 0; i < 400; i++) {
 		size_t len = 1 + (size_t)rnd(sizeof(out));
@@ -365,9 +368,9 @@ Test(rdma_client, poll_small_sync__verified_and_ordered_with_async)
 		if (i % 50 == 10) {
 			/* an async write of another range in flight while the sync ones go */
 			memset(big, i, sizeof(big) / 2);
-			cr_assert_eq(rdmacpy_submit_write(c, g, 0, big, sizeof(big) / 2, NULL, NULL,
-							  &op),
-				     0);
+			cr_assert_eq(
+				rdmacpy_write_async(c, g, 0, big, sizeof(big) / 2, NULL, NULL, &op),
+				0);
 			written_bytes += sizeof(big) / 2;
 		}
 		cr_assert_eq(rdmacpy_write(c, g, off, out, len), 0, "seed %u", seed);
@@ -382,17 +385,18 @@ Test(rdma_client, poll_small_sync__verified_and_ordered_with_async)
 			rdmacpy_op_free(&op);
 		}
 	}
+	k1.size = sizeof(k1);
 	rdmacpy_conn_counters(c, &k1);
 	/* the express path counts what it moves exactly as the engine does */
 	cr_assert_eq(k1.bytes_read - k0.bytes_read, read_bytes);
 	cr_assert_eq(k1.bytes_written - k0.bytes_written, written_bytes);
-	cr_assert_eq(rdmacpy_open(c, "data", 0, 4096, RDMACPY_RIGHTS_RO, &ro), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "data", 0, 4096, RDMACPY_RIGHTS_RO, &ro), 0);
 	cr_assert_eq(rdmacpy_read(c, ro, 0, back, 64), 0);
 	cr_assert_eq(rdmacpy_write(c, ro, 0, out, 64), RDMACPY_E_REMOTE_ACCESS);
 	cr_assert_eq(rdmacpy_read(c, g, 0, back, 64), RDMACPY_E_BROKEN);
 	rdmacpy_grant_close(&ro);
 	rdmacpy_grant_close(&g);
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 }
 
 /* ---- libevent-driven asynchronous run ---- */
@@ -454,8 +458,8 @@ static void write_done(struct rdmacpy_op *op, int status, void *ctx)
 		event_base_loopexit(l->base, NULL);
 		return;
 	}
-	if (rdmacpy_submit_read(l->c, l->g, (uint64_t)i * l->op_len, l->dst + (size_t)i * l->op_len,
-				l->op_len, read_done, l, NULL))
+	if (rdmacpy_read_async(l->c, l->g, (uint64_t)i * l->op_len, l->dst + (size_t)i * l->op_len,
+			       l->op_len, read_done, l, NULL))
 		l->errors++;
 }
 
@@ -469,7 +473,7 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
 		l->fd_events++;
 	else
 		l->timer_events++;
-	if (rdmacpy_progress(l->c, 0) < 0)
+	if (rdmacpy_conn_progress(l->c, 0) < 0)
 		l->errors++;
 	loop_rearm(l);
 }
@@ -482,7 +486,7 @@ Test(rdma_client, async__libevent_loop)
 	int i;
 
 	l.c = conn_open(RDMACPY_MOD_MODERATED, 2);
-	cr_assert_eq(rdmacpy_open(l.c, "data", 0, REGION_SIZE, RDMACPY_RIGHTS_RW, &l.g), 0);
+	cr_assert_eq(rdmacpy_grant_open(l.c, "data", 0, REGION_SIZE, RDMACPY_RIGHTS_RW, &l.g), 0);
 	l.src = malloc((size_t)l.nops * l.op_len);
 	l.dst = calloc((size_t)l.nops, l.op_len);
 	cr_assert(l.src && l.dst);
@@ -494,9 +498,9 @@ Test(rdma_client, async__libevent_loop)
 	cr_assert(l.base && l.fd_ev && l.timer);
 	event_add(l.fd_ev, NULL);
 	for (i = 0; i < l.nops; i++)
-		cr_assert_eq(rdmacpy_submit_write(l.c, l.g, (uint64_t)i * l.op_len,
-						  l.src + (size_t)i * l.op_len, l.op_len,
-						  write_done, &l, NULL),
+		cr_assert_eq(rdmacpy_write_async(l.c, l.g, (uint64_t)i * l.op_len,
+						 l.src + (size_t)i * l.op_len, l.op_len, write_done,
+						 &l, NULL),
 			     0);
 	loop_rearm(&l);
 	event_base_loopexit(l.base, &limit);
@@ -504,6 +508,7 @@ Test(rdma_client, async__libevent_loop)
 	cr_assert_eq(l.errors, 0);
 	cr_assert_eq(l.reads_done, l.nops, "only %d of %d reads finished", l.reads_done, l.nops);
 	cr_assert(memcmp(l.src, l.dst, (size_t)l.nops * l.op_len) == 0);
+	ctr.size = sizeof(ctr);
 	rdmacpy_conn_counters(l.c, &ctr);
 	fprintf(stderr,
 		"client: async loop: %llu completions, %llu wake-ups, %d fd events, %d timer "
@@ -515,7 +520,7 @@ Test(rdma_client, async__libevent_loop)
 	event_free(l.timer);
 	event_base_free(l.base);
 	rdmacpy_grant_close(&l.g);
-	rdmacpy_close(&l.c);
+	rdmacpy_conn_close(&l.c);
 	free(l.src);
 	free(l.dst);
 }
@@ -543,8 +548,9 @@ static struct rdmacpy_counters measure(enum rdmacpy_moderation mode, uint32_t pe
 
 	cr_assert_not_null(buf);
 	memset(buf, 0x33, op_len * (size_t)inflight);
-	cr_assert_eq(rdmacpy_open(c, "data", 0, 64u << 20, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "data", 0, 64u << 20, RDMACPY_RIGHTS_RW, &g), 0);
 	cr_assert_eq(rdmacpy_mem_reg(c, buf, op_len * (size_t)inflight, &m), 0);
+	c0.size = sizeof(c0);
 	rdmacpy_conn_counters(c, &c0);
 	t0 = now_s();
 	for (i = 0; i < nops; i++) {
@@ -554,9 +560,9 @@ static struct rdmacpy_counters measure(enum rdmacpy_moderation mode, uint32_t pe
 			cr_assert_eq(rdmacpy_op_wait(op[s], -1), 0);
 			rdmacpy_op_free(&op[s]);
 		}
-		cr_assert_eq(rdmacpy_submit_write(c, g, (uint64_t)(i % 64) * op_len,
-						  buf + (size_t)s * op_len, op_len, NULL, NULL,
-						  &op[s]),
+		cr_assert_eq(rdmacpy_write_async(c, g, (uint64_t)(i % 64) * op_len,
+						 buf + (size_t)s * op_len, op_len, NULL, NULL,
+						 &op[s]),
 			     0);
 	}
 	for (i = 0; i < inflight; i++) {
@@ -564,6 +570,7 @@ static struct rdmacpy_counters measure(enum rdmacpy_moderation mode, uint32_t pe
 		rdmacpy_op_free(&op[i]);
 	}
 	dt = now_s() - t0;
+	c1.size = sizeof(c1);
 	rdmacpy_conn_counters(c, &c1);
 	fprintf(out,
 		"%-16s 128 MiB in 1 MiB writes: %6.1f MB/s, %6.0f wake-ups/GiB, %6.0f "
@@ -575,7 +582,7 @@ static struct rdmacpy_counters measure(enum rdmacpy_moderation mode, uint32_t pe
 	fflush(out);
 	rdmacpy_mem_dereg(&m);
 	rdmacpy_grant_close(&g);
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 	free(buf);
 	c1.wrs_posted -= c0.wrs_posted;
 	c1.wrs_signaled -= c0.wrs_signaled;

@@ -30,14 +30,14 @@ static void start(void)
 	cr_assert_eq(ret, 0, "rdmacpyd did not start (%d)", ret);
 	rdmacpy_conn_opts_init(&o);
 	o.key_file = d.key;
-	ret = rdmacpy_connect(th_ip(), d.port, &o, &conn);
+	ret = rdmacpy_conn_open(th_ip(), d.port, &o, &conn);
 	cr_assert_eq(ret, 0, "connect: %s", rdmacpy_strerror(ret));
 }
 
 /* stop -- close, then the daemon must exit 0 on SIGTERM */
 static void stop(void)
 {
-	rdmacpy_close(&conn);
+	rdmacpy_conn_close(&conn);
 	if (d.pid > 0)
 		cr_expect_eq(th_daemon_stop(&d), 0, "rdmacpyd exit status");
 }
@@ -64,7 +64,7 @@ static void write_read_verify(const char *region, uint64_t offset, uint8_t *out,
 
 	cr_assert_not_null(back);
 	fill(out, XFER, seed);
-	ret = rdmacpy_open(conn, region, offset, XFER, RDMACPY_RIGHTS_RW, &g);
+	ret = rdmacpy_grant_open(conn, region, offset, XFER, RDMACPY_RIGHTS_RW, &g);
 	cr_assert_eq(ret, 0, "open %s: %s (%s)", region, rdmacpy_strerror(ret),
 		     rdmacpy_conn_last_error(conn));
 	cr_assert(rdmacpy_grant_is_memory_window(g), "rxe has memory windows: grant must be one");
@@ -74,7 +74,7 @@ static void write_read_verify(const char *region, uint64_t offset, uint8_t *out,
 	ret = rdmacpy_read(conn, g, 0, back, XFER);
 	cr_assert_eq(ret, 0, "read: %s", rdmacpy_strerror(ret));
 	cr_assert_eq(memcmp(out, back, XFER), 0, "%s: read back differs", region);
-	ret = rdmacpy_flush(conn, g, NULL, 0, XFER);
+	ret = rdmacpy_grant_flush(g, 0, XFER);
 	cr_assert_eq(ret, 0, "flush: %s", rdmacpy_strerror(ret));
 	cr_assert_eq(rdmacpy_grant_close(&g), 0);
 	free(back);
@@ -84,7 +84,7 @@ Test(regions, list__both_regions_with_kind_rights_size)
 {
 	struct rdmacpy_region_info ri[8];
 	size_t total = 0;
-	int n = rdmacpy_list(conn, ri, 8, &total);
+	int n = rdmacpy_region_list(conn, ri, sizeof(ri[0]), 8, &total);
 
 	cr_assert_eq(n, 2, "list: %d", n);
 	cr_assert_eq(total, 2);

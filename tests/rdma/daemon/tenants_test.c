@@ -65,7 +65,7 @@ static struct rdmacpy_conn *lib_connect(void)
 	rdmacpy_conn_opts_init(&o);
 	o.key_file = d.key;
 	o.timeout_ms = WAIT_MS;
-	ret = rdmacpy_connect(th_ip(), d.port, &o, &c);
+	ret = rdmacpy_conn_open(th_ip(), d.port, &o, &c);
 	cr_assert_eq(ret, 0, "connect: %s (%s)", rdmacpy_strerror(ret), rdmacpy_conn_last_error(c));
 	return c;
 }
@@ -75,7 +75,7 @@ static struct rdmacpy_stats stats(struct rdmacpy_conn *c)
 {
 	struct rdmacpy_stats st = {.size = sizeof(st)};
 
-	cr_assert_eq(rdmacpy_stat(c, &st), 0);
+	cr_assert_eq(rdmacpy_daemon_stat(c, &st), 0);
 	return st;
 }
 
@@ -108,7 +108,7 @@ static void *checksum_main(void *arg)
 {
 	struct checksummer *k = arg;
 
-	k->ret = rdmacpy_checksum(k->c, "big", 0, BIG, k->digest);
+	k->ret = rdmacpy_region_checksum(k->c, "big", 0, BIG, k->digest);
 	atomic_store(&k->done, true);
 	return NULL;
 }
@@ -131,9 +131,9 @@ Test(tenants, checksum_runs_beside__other_client_served_before_it_ends)
 	cr_assert_eq(pthread_create(&k.thread, NULL, checksum_main, &k), 0);
 	wait_running(c, 1);
 	/* the checksum is on a worker now: everything else must get through meanwhile */
-	cr_assert_eq(rdmacpy_list(c, info, 4, NULL), 2);
+	cr_assert_eq(rdmacpy_region_list(c, info, sizeof(info[0]), 4, NULL), 2);
 	steps += !atomic_load(&k.done);
-	cr_assert_eq(rdmacpy_open(c, "big", 0, MiB, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "big", 0, MiB, RDMACPY_RIGHTS_RW, &g), 0);
 	steps += !atomic_load(&k.done);
 	cr_assert_eq(rdmacpy_read(c, g, 0, buf, MiB), 0);
 	steps += !atomic_load(&k.done);
@@ -145,8 +145,8 @@ Test(tenants, checksum_runs_beside__other_client_served_before_it_ends)
 	pthread_join(k.thread, NULL);
 	cr_assert_eq(k.ret, 0, "checksum: %s", rdmacpy_strerror(k.ret));
 	cr_assert_arr_eq(k.digest, want, RCP_CHECKSUM_LEN, "the digest of 128 MiB of zeros");
-	rdmacpy_close(&k.c);
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&k.c);
+	rdmacpy_conn_close(&c);
 }
 
 Test(tenants, client_gone_mid_checksum__its_work_cancelled)
@@ -173,7 +173,7 @@ Test(tenants, client_gone_mid_checksum__its_work_cancelled)
 	} while (st.jobs_running || st.jobs_queued || st.clients_connected != 1);
 	cr_assert_eq(st.jobs_total, 1);
 	cr_assert_eq(st.jobs_cancelled, 1, "the checksum was not cancelled but ran to its end");
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 }
 
 Test(tenants, long_requests_over_the_bound__busy)
@@ -271,7 +271,7 @@ Test(tenants, auth_flood_from_one_address__client_from_another_served_at_once)
 	cr_assert_eq(st.clients_connected, 1);
 	for (int i = 0; i < 32; i++)
 		tc_close(&raw[i]);
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 }
 
 Test(tenants, auth_flood_from_the_same_address__client_gets_in_by_eviction)
@@ -301,7 +301,7 @@ Test(tenants, auth_flood_from_the_same_address__client_gets_in_by_eviction)
 	cr_assert_eq(st.auth_timeouts, 0, "30 s have not passed");
 	for (int i = 0; i < 32; i++)
 		tc_close(&raw[i]);
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 }
 
 /* huge_pages -- /proc/sys/vm/nr_hugepages, or -1 */
@@ -348,11 +348,11 @@ Test(tenants, huge_page_region__written_and_read_back)
 	cr_assert_eq(th_daemon_start(&d, args), 0, "rdmacpyd did not start, log %s", d.log);
 	rdmacpy_conn_opts_init(&o);
 	o.key_file = d.key;
-	ret = rdmacpy_connect(th_ip(), d.port, &o, &c);
+	ret = rdmacpy_conn_open(th_ip(), d.port, &o, &c);
 	cr_assert_eq(ret, 0, "connect: %s", rdmacpy_strerror(ret));
-	cr_assert_eq(rdmacpy_list(c, info, 2, NULL), 1);
+	cr_assert_eq(rdmacpy_region_list(c, info, sizeof(info[0]), 2, NULL), 1);
 	cr_assert_eq(info[0].kind, RDMACPY_KIND_HUGE);
-	cr_assert_eq(rdmacpy_open(c, "huge", 0, 32 * MiB, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "huge", 0, 32 * MiB, RDMACPY_RIGHTS_RW, &g), 0);
 	for (size_t i = 0; i < 8 * MiB; i++)
 		out[i] = (uint8_t)(i * 131 + (i >> 20));
 	cr_assert_eq(rdmacpy_write(c, g, 20 * MiB, out, 8 * MiB), 0);
@@ -360,7 +360,7 @@ Test(tenants, huge_page_region__written_and_read_back)
 	cr_assert_eq(rdmacpy_read(c, g, 20 * MiB, in, 8 * MiB), 0);
 	cr_assert_arr_eq(in, out, 8 * MiB, "huge-page region read back differs");
 	rdmacpy_grant_close(&g);
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 	free(out);
 	free(in);
 }

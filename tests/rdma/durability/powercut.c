@@ -61,7 +61,7 @@ static void put(struct rdmacpy_conn *c, struct rdmacpy_grant *g, uint64_t goff, 
 static void flush(struct rdmacpy_conn *c, struct rdmacpy_grant *g, uint64_t goff, uint64_t off,
 		  uint64_t len)
 {
-	int ret = rdmacpy_flush(c, g, NULL, off - goff, len);
+	int ret = rdmacpy_grant_flush(g, off - goff, len);
 
 	if (ret)
 		die("FLUSH", ret);
@@ -81,10 +81,10 @@ static int do_write(const char *host, const char *port, const char *key, const c
 	rdmacpy_conn_opts_init(&o);
 	o.key_file = key;
 	o.timeout_ms = TIMEOUT;
-	ret = rdmacpy_connect(host, (uint16_t)atoi(port), &o, &c);
+	ret = rdmacpy_conn_open(host, (uint16_t)atoi(port), &o, &c);
 	if (ret)
 		die("connect", ret);
-	ret = rdmacpy_open(c, region, 0, ROUNDS * ROUND, RDMACPY_RIGHTS_RW, &all);
+	ret = rdmacpy_grant_open(c, region, 0, ROUNDS * ROUND, RDMACPY_RIGHTS_RW, &all);
 	if (ret)
 		die("OPEN", ret);
 	j = fopen(journal, "w");
@@ -105,7 +105,7 @@ static int do_write(const char *host, const char *port, const char *key, const c
 				flush(c, all, 0, off, RANGE);
 				break;
 			case OPEN_SYNC:
-				ret = rdmacpy_open(c, region, off, RANGE, RDMACPY_RIGHTS_RW, &g);
+				ret = rdmacpy_grant_open(c, region, off, RANGE, RDMACPY_RIGHTS_RW, &g);
 				if (ret)
 					die("OPEN of one range", ret);
 				sync();
@@ -132,7 +132,7 @@ static int do_write(const char *host, const char *port, const char *key, const c
 	if (fflush(j) || fsync(fileno(j)) || fclose(j))
 		die(journal, errno);
 	rdmacpy_grant_close(&all);
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 	printf("powercut: %d ranges written, %d FLUSHed\n", ROUNDS * NSHAPES, ROUNDS * 3);
 	return 0;
 }

@@ -27,7 +27,7 @@ static char path[600]; /* the region's file */
 /* stop -- close, SIGTERM (exit 0 wanted), remove the file */
 static void stop(void)
 {
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 	if (d.pid > 0)
 		cr_expect_eq(th_daemon_stop(&d), 0, "rdmacpyd exit status (log %s)", d.log);
 	if (path[0])
@@ -91,7 +91,7 @@ static void start_on(const char *folder, unsigned int seed)
 	cr_assert_eq(ret, 0, "rdmacpyd did not start (%d), log %s", ret, d.log);
 	rdmacpy_conn_opts_init(&o);
 	o.key_file = d.key;
-	ret = rdmacpy_connect(th_ip(), d.port, &o, &c);
+	ret = rdmacpy_conn_open(th_ip(), d.port, &o, &c);
 	cr_assert_eq(ret, 0, "connect: %s", rdmacpy_strerror(ret));
 }
 
@@ -127,7 +127,7 @@ Test(staged, rdma_write_reaches_the_file_only_at_flush)
 	cr_assert(daemon_log_has("staged in memory"), "log %s", d.log);
 	fill(old, MiB, 3);
 	cr_assert(file_range_is(0, old, MiB));
-	cr_assert_eq(rdmacpy_open(c, "f", 4 * MiB, 2 * MiB, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "f", 4 * MiB, 2 * MiB, RDMACPY_RIGHTS_RW, &g), 0);
 	fill(nu, MiB, 99);
 	cr_assert_eq(rdmacpy_write(c, g, 0, nu, MiB), 0);
 	/* written into the daemon's memory: the file does not change behind FLUSH's back */
@@ -139,7 +139,7 @@ Test(staged, rdma_write_reaches_the_file_only_at_flush)
 			  "the file changed before FLUSH");
 		free(file_old);
 	}
-	cr_assert_eq(rdmacpy_flush(c, g, NULL, 0, MiB), 0);
+	cr_assert_eq(rdmacpy_grant_flush(g, 0, MiB), 0);
 	cr_assert(file_range_is(4 * MiB, nu, MiB), "FLUSH did not write the range to the file");
 	cr_assert(daemon_log_has("FLUSH f [4194304, +1048576): durable, 1048576 bytes written"),
 		  "FLUSH not logged at -v (%s)", d.log);
@@ -156,7 +156,7 @@ Test(staged, loaded_at_start__read_back)
 
 	start_on(build_folder(), 5);
 	fill(want, SIZE, 5);
-	cr_assert_eq(rdmacpy_open(c, "f", 0, SIZE, RDMACPY_RIGHTS_RO, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "f", 0, SIZE, RDMACPY_RIGHTS_RO, &g), 0);
 	cr_assert_eq(rdmacpy_read(c, g, 0, got, SIZE), 0);
 	cr_assert_arr_eq(got, want, SIZE, "the staged copy is not the file's bytes");
 	rdmacpy_grant_close(&g);
@@ -171,11 +171,11 @@ Test(staged, sigterm_writes_back_what_grants_could_change)
 	struct rdmacpy_grant *g = NULL;
 
 	start_on(build_folder(), 7);
-	cr_assert_eq(rdmacpy_open(c, "f", 8 * MiB, MiB, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "f", 8 * MiB, MiB, RDMACPY_RIGHTS_RW, &g), 0);
 	fill(nu, MiB, 77);
 	cr_assert_eq(rdmacpy_write(c, g, 0, nu, MiB), 0);
 	rdmacpy_grant_close(&g);
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 	cr_assert_eq(th_daemon_stop(&d), 0, "exit status after SIGTERM");
 	cr_assert(file_range_is(8 * MiB, nu, MiB), "an unflushed write was lost at SIGTERM");
 	fill(old, SIZE, 7);
@@ -195,12 +195,12 @@ Test(staged, tmpfs_file__shared_mapping_no_staging)
 		cr_skip_test("/dev/shm is not tmpfs here");
 	start_on("/dev/shm", 0);
 	cr_assert(daemon_log_has("tmpfs, shared mapping"), "log %s", d.log);
-	cr_assert_eq(rdmacpy_open(c, "f", 0, MiB, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "f", 0, MiB, RDMACPY_RIGHTS_RW, &g), 0);
 	fill(nu, MiB, 11);
 	cr_assert_eq(rdmacpy_write(c, g, 0, nu, MiB), 0);
 	/* tmpfs has no writeback: its page cache is the file, and the write is in it */
 	cr_assert(file_range_is(0, nu, MiB));
-	cr_assert_eq(rdmacpy_flush(c, g, NULL, 0, MiB), 0);
+	cr_assert_eq(rdmacpy_grant_flush(g, 0, MiB), 0);
 	rdmacpy_grant_close(&g);
 	free(nu);
 }

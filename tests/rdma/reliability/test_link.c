@@ -87,7 +87,7 @@ static int connect_within(const char *ip, uint16_t port, const char *key, int ti
 	o.key_file = key;
 	o.timeout_ms = timeout_ms;
 	do {
-		ret = rdmacpy_connect(ip, port, &o, c);
+		ret = rdmacpy_conn_open(ip, port, &o, c);
 		if (!ret)
 			return 0;
 		rel_sleep_ms(500);
@@ -127,10 +127,10 @@ Test(link, cut__ops_fail_within_the_timeout_then_a_new_connection_works)
 	/* node 2 boots alongside this one: its daemon may need a while to listen */
 	ret = connect_within(ip, port, key, TIMEOUT_MS, 120000, &c);
 	cr_assert_eq(ret, 0, "no daemon at %s:%u: %s", ip, port, rdmacpy_strerror(ret));
-	cr_assert_eq(rdmacpy_open(c, "anon", 0, 4 * MiB, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "anon", 0, 4 * MiB, RDMACPY_RIGHTS_RW, &g), 0);
 	verified_transfer(c, g, buf, MiB, 1);
 	/* what node 2 holds for one client with one grant: the state to come back to */
-	cr_assert_eq(rdmacpy_stat(c, &base), 0);
+	cr_assert_eq(rdmacpy_daemon_stat(c, &base), 0);
 
 	cr_assert_eq(set_link(false), 0, "cannot ask node 2 to cut the link");
 	t_cut = rel_now_ms();
@@ -143,12 +143,12 @@ Test(link, cut__ops_fail_within_the_timeout_then_a_new_connection_works)
 	cr_assert(ret == RDMACPY_E_TIMEOUT || ret == RDMACPY_E_RETRY_EXCEEDED,
 		  "want a timeout or retry exceeded, got %s", rdmacpy_strerror(ret));
 	/* the connection is broken for good: a control request fails, it does not wait */
-	ret = rdmacpy_stat(c, &st);
+	ret = rdmacpy_daemon_stat(c, &st);
 	cr_assert_eq(ret, RDMACPY_E_BROKEN, "STAT on a broken connection: %s",
 		     rdmacpy_strerror(ret));
 	rdmacpy_grant_close(&g);
 	t0 = rel_now_ms();
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 	fprintf(stderr, "link: close took %" PRIu64 " ms\n", rel_now_ms() - t0);
 	/* a new connection while the wire is down fails within its bound */
 	t0 = rel_now_ms();
@@ -162,7 +162,7 @@ Test(link, cut__ops_fail_within_the_timeout_then_a_new_connection_works)
 	ret = connect_within(ip, port, key, TIMEOUT_MS, 60000, &c);
 	cr_assert_eq(ret, 0, "no new connection after the link came back: %s",
 		     rdmacpy_strerror(ret));
-	cr_assert_eq(rdmacpy_open(c, "anon", 4 * MiB, 4 * MiB, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "anon", 4 * MiB, 4 * MiB, RDMACPY_RIGHTS_RW, &g), 0);
 	verified_transfer(c, g, buf, MiB, 3);
 	fprintf(stderr, "link: reconnected and verified %" PRIu64 " ms after the cut\n",
 		rel_now_ms() - t_cut);
@@ -170,11 +170,11 @@ Test(link, cut__ops_fail_within_the_timeout_then_a_new_connection_works)
 	 * back to one client, one grant, one window (bounded by the suite's timeout) */
 	do {
 		rel_sleep_ms(200);
-		cr_assert_eq(rdmacpy_stat(c, &st), 0);
+		cr_assert_eq(rdmacpy_daemon_stat(c, &st), 0);
 	} while (st.clients_connected != base.clients_connected ||
 		 st.grants_active != base.grants_active || st.mw_active != base.mw_active);
 	fprintf(stderr, "link: node 2 released the dead session %" PRIu64 " ms after the cut\n",
 		rel_now_ms() - t_cut);
 	rdmacpy_grant_close(&g);
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 }

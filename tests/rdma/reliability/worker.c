@@ -105,7 +105,7 @@ static int run_flush(const struct opts *o, struct rdmacpy_conn *c, struct rdmacp
 		ret = rdmacpy_write(c, g, off, out, o->max_size);
 		if (ret)
 			return fail(c, "write", ret, n);
-		ret = rdmacpy_flush(c, g, NULL, off, o->max_size);
+		ret = rdmacpy_grant_flush(g, off, o->max_size);
 		if (ret)
 			return fail(c, "flush", ret, n);
 		printf("acked %" PRIu64 " %" PRIu64 " %zu\n", n, o->offset + off, o->max_size);
@@ -197,12 +197,12 @@ int main(int argc, char **argv)
 	rdmacpy_conn_opts_init(&co);
 	co.key_file = o.key_file;
 	co.timeout_ms = o.timeout_ms;
-	ret = rdmacpy_connect(o.host, o.port, &co, &c);
+	ret = rdmacpy_conn_open(o.host, o.port, &co, &c);
 	if (ret) {
 		ret = fail(NULL, "connect", ret, 0);
 		goto out_free;
 	}
-	ret = rdmacpy_open(c, o.region, o.offset, o.span, RDMACPY_RIGHTS_RW, &g);
+	ret = rdmacpy_grant_open(c, o.region, o.offset, o.span, RDMACPY_RIGHTS_RW, &g);
 	if (ret) {
 		ret = fail(c, "open", ret, 0);
 		goto out_close;
@@ -216,7 +216,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	rdmacpy_grant_close(&g);
 out_close:
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 out_free:
 	free(in);
 	free(out);

@@ -24,7 +24,7 @@ static inline struct rdmacpy_conn *connect_started(const struct rdmacpy_conn_opt
 	struct rdmacpy_conn *c = NULL;
 	int ret;
 
-	ret = rdmacpy_connect("127.0.0.1", 7471, o, &c);
+	ret = rdmacpy_conn_open("127.0.0.1", 7471, o, &c);
 	cr_assert_eq(ret, 0, "connect: %s", rdmacpy_strerror(ret));
 	cr_assert_not_null(c);
 	return c;
@@ -40,7 +40,7 @@ static inline struct rdmacpy_conn *connect_ok(const struct rdmacpy_conn_opts *o)
 /* close_clean -- close, stop the daemon and check nothing leaked */
 static inline void close_clean(struct rdmacpy_conn **c)
 {
-	rdmacpy_close(c);
+	rdmacpy_conn_close(c);
 	cr_assert_null(*c);
 	peer_stop();
 	cr_expect_eq(rcp_mock_live_total(), 0, "leaked %u mock objects", rcp_mock_live_total());

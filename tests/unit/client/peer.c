@@ -12,7 +12,8 @@
 #include "common/auth.h"
 #include "tests/unit/mocks/verbs_mock.h"
 
-#define PEER_MAX_QP 32
+#define PEER_MAX_QP   32
+#define PEER_MAX_HELD 64
 
 struct peer_qp {
 	struct ibv_qp *qp;
@@ -33,6 +34,13 @@ static struct {
 	uint32_t next_grant;
 	atomic_bool mac_bad;
 	atomic_uint requests[RCP_MSG_TYPE_MAX + 1];
+	/* hold mode: requests waiting for their answer */
+	struct {
+		struct peer_qp *pq;
+		struct rcp_msg req;
+	} held[PEER_MAX_HELD];
+	unsigned int nheld;
+	atomic_uint max_held;
 } P;
 
 static const uint8_t key_bytes[PEER_KEY_LEN] = "0123456789abcdef0123456789abcde";
@@ -78,7 +86,8 @@ static void send_msg(struct ibv_qp *qp, const struct rcp_msg *m)
 /* answer -- the daemon's reply to one request */
 static void answer(struct peer_qp *pq, const struct rcp_msg *req)
 {
-	struct rcp_mock_cm_call call;
+	uint8_t pdata[256];
+	size_t plen = 0;
 	struct rcp_cm_private priv;
 	struct rcp_auth_key key;
 	uint8_t mac[RCP_MAC_LEN];
@@ -88,10 +97,9 @@ static void answer(struct peer_qp *pq, const struct rcp_msg *req)
 	atomic_fetch_add(&P.requests[req->hdr.type], 1);
 	switch (req->hdr.type) {
 	case RCP_MSG_AUTH:
-		/* the client connects its QPs one after the other, authenticating each before
-		 * the next connect: the last connect call is this QP's */
-		if (rcp_mock_last_cm_call(RCP_MOCK_CONNECT, &call) &&
-		    !rcp_cm_private_decode(call.pdata, call.pdata_len, &priv))
+		/* the client's nonce came in the private data of this QP's connect */
+		if (rcp_mock_connect_pdata(pq->qp, pdata, sizeof(pdata), &plen) &&
+		    !rcp_cm_private_decode(pdata, plen, &priv))
 			memcpy(pq->client_nonce, priv.nonce, RCP_NONCE_LEN);
 		rcp_auth_key_set(&key, key_bytes, sizeof(key_bytes));
 		rcp_auth_client_mac(&key, pq->server_nonce, pq->client_nonce, mac);
@@ -141,8 +149,19 @@ static void answer(struct peer_qp *pq, const struct rcp_msg *req)
 		rcp_msg_init(&m, RCP_MSG_FLUSH_REPLY, id);
 		break;
 	case RCP_MSG_CHECKSUM:
+		/* a digest that names the request (its offset), so a client that matched the
+		 * wrong answer to a request is caught */
 		rcp_msg_init(&m, RCP_MSG_CHECKSUM_REPLY, id);
-		memset(m.u.checksum_reply.digest, 0xab, RCP_CHECKSUM_LEN);
+		memset(m.u.checksum_reply.digest,
+		       req->u.checksum.offset ? (int)(req->u.checksum.offset & 0xff) : 0xab,
+		       RCP_CHECKSUM_LEN);
+		break;
+	case RCP_MSG_CREATE:
+		rcp_msg_init(&m, RCP_MSG_CREATE_REPLY, id);
+		m.u.create_reply.size = (req->u.create.size + 4095) & ~4095ull;
+		break;
+	case RCP_MSG_DESTROY:
+		rcp_msg_init(&m, RCP_MSG_DESTROY_REPLY, id);
 		break;
 	case RCP_MSG_COPY:
 		if (P.cfg.copy_err) {
@@ -175,6 +194,46 @@ static void answer(struct peer_qp *pq, const struct rcp_msg *req)
 	send_msg(pq->qp, &m);
 }
 
+/* take -- a request: answered at once, never (silent), or held until enough are in */
+static void take(struct peer_qp *pq, const struct rcp_msg *req)
+{
+	unsigned int i;
+	unsigned int n;
+
+	if (P.cfg.silent & (1u << req->hdr.type)) {
+		atomic_fetch_add(&P.requests[req->hdr.type], 1);
+		return;
+	}
+	if (!P.cfg.hold || req->hdr.type == RCP_MSG_AUTH) {
+		answer(pq, req);
+		return;
+	}
+	if (P.nheld < PEER_MAX_HELD) {
+		P.held[P.nheld].pq = pq;
+		P.held[P.nheld].req = *req;
+		P.nheld++;
+	}
+	if (P.nheld > atomic_load(&P.max_held))
+		atomic_store(&P.max_held, P.nheld);
+	if (P.nheld < P.cfg.hold)
+		return;
+	/* every 7th, wrapping: an order unlike the one they came in (hold is not a multiple
+	 * of 7 in the tests) */
+	n = P.nheld;
+	for (i = 0; i < n; i++) {
+		unsigned int k = (i * 7 + 3) % n;
+
+		answer(P.held[k].pq, &P.held[k].req);
+	}
+	P.nheld = 0;
+}
+
+/* peer_max_held -- the most requests held at once */
+unsigned int peer_max_held(void)
+{
+	return atomic_load(&P.max_held);
+}
+
 /* peer_main -- challenge every new QP, answer every request */
 static void *peer_main(void *arg)
 {
@@ -205,7 +264,7 @@ static void *peer_main(void *arg)
 				continue;
 			pq = find_qp(w->qp);
 			if (pq && !rcp_msg_decode(w->payload, w->payload_len, &req))
-				answer(pq, &req);
+				take(pq, &req);
 		}
 		usleep(100);
 	}

@@ -25,6 +25,10 @@ struct peer_cfg {
 	enum rcp_err copy_err;	  /* answer COPY with ERROR(copy_err) */
 	enum rcp_err copy_status; /* else COPY_PROGRESS x3, then COPY_REPLY with this status */
 	unsigned int copy_gap_ms; /* pause before each COPY message (tests the timeout reset) */
+	/* collect this many requests (AUTH excepted) before answering any, then answer them in
+	 * a scrambled order; 0: answer each at once */
+	unsigned int hold;
+	uint32_t silent; /* bit t set: requests of type t are never answered */
 };
 
 /* peer_key -- the key both sides use */
@@ -42,5 +46,8 @@ bool peer_client_mac_ok(void);
 
 /* peer_requests -- control requests of a type the daemon answered */
 unsigned int peer_requests(enum rcp_msg_type type);
+
+/* peer_max_held -- the most requests the daemon held unanswered at once (hold mode) */
+unsigned int peer_max_held(void);
 
 #endif /* RDMACPY_TESTS_CLIENT_PEER_H */

@@ -3,64 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "client/lib/internal.h"
+#include "client/lib/conn.h"
 #include "tests/unit/client/helpers.h"
-
-Test(client_error, strerror__every_code_named_and_distinct)
-{
-	int a;
-	int b;
-
-	for (a = RDMACPY_E_LAST; a <= 0; a++) {
-		cr_assert_str_neq(rdmacpy_strerror(a), "unknown error", "code %d", a);
-		for (b = RDMACPY_E_LAST; b < a; b++)
-			cr_assert_str_neq(rdmacpy_strerror(a), rdmacpy_strerror(b), "%d vs %d", a,
-					  b);
-	}
-	cr_assert_str_eq(rdmacpy_strerror(RDMACPY_E_LAST - 1), "unknown error");
-	cr_assert_str_eq(rdmacpy_strerror(1), "unknown error");
-}
-
-Test(client_error, proto_codes__distinct_codes)
-{
-	cr_assert_eq(rcp_cli_err_proto(RCP_ERR_NOENT), RDMACPY_E_NOENT);
-	cr_assert_eq(rcp_cli_err_proto(RCP_ERR_ACCESS), RDMACPY_E_ACCESS);
-	cr_assert_eq(rcp_cli_err_proto(RCP_ERR_RANGE), RDMACPY_E_RANGE);
-	cr_assert_eq(rcp_cli_err_proto(RCP_ERR_LIMIT), RDMACPY_E_LIMIT);
-	cr_assert_eq(rcp_cli_err_proto(RCP_ERR_AUTH), RDMACPY_E_AUTH);
-	cr_assert_eq(rcp_cli_err_proto(RCP_ERR_BUSY), RDMACPY_E_BUSY);
-	cr_assert_eq(rcp_cli_err_proto(RCP_ERR_IO), RDMACPY_E_IO);
-	cr_assert_eq(rcp_cli_err_proto(RCP_ERR_EXIST), RDMACPY_E_EXIST);
-	cr_assert_eq(rcp_cli_err_proto(RCP_ERR_SHUTDOWN), RDMACPY_E_SHUTDOWN);
-	cr_assert_eq(rcp_cli_err_proto(RCP_ERR_INTERNAL), RDMACPY_E_SERVER);
-	cr_assert_eq(rcp_cli_err_proto((enum rcp_err)99), RDMACPY_E_SERVER);
-}
-
-Test(client_error, wc_status__names_the_cause)
-{
-	cr_assert_eq(rcp_cli_err_wc(IBV_WC_SUCCESS), 0);
-	cr_assert_eq(rcp_cli_err_wc(IBV_WC_REM_ACCESS_ERR), RDMACPY_E_REMOTE_ACCESS);
-	cr_assert_eq(rcp_cli_err_wc(IBV_WC_RETRY_EXC_ERR), RDMACPY_E_RETRY_EXCEEDED);
-	cr_assert_eq(rcp_cli_err_wc(IBV_WC_RNR_RETRY_EXC_ERR), RDMACPY_E_RNR_RETRY_EXCEEDED);
-	cr_assert_eq(rcp_cli_err_wc(IBV_WC_WR_FLUSH_ERR), RDMACPY_E_FLUSHED);
-	cr_assert_eq(rcp_cli_err_wc(IBV_WC_LOC_PROT_ERR), RDMACPY_E_LOCAL_PROTECTION);
-	cr_assert_eq(rcp_cli_err_wc(IBV_WC_REM_OP_ERR), RDMACPY_E_REMOTE_OP);
-	cr_assert_eq(rcp_cli_err_wc(IBV_WC_GENERAL_ERR), RDMACPY_E_DEVICE);
-}
-
-Test(client_error, reject_and_errno__mapped)
-{
-	cr_assert_eq(rcp_cli_err_reject(RCP_REJECT_BAD_VERSION), RDMACPY_E_PROTO);
-	cr_assert_eq(rcp_cli_err_reject(RCP_REJECT_BAD_MAGIC), RDMACPY_E_PROTO);
-	cr_assert_eq(rcp_cli_err_reject(RCP_REJECT_NEED_KEY), RDMACPY_E_AUTH);
-	cr_assert_eq(rcp_cli_err_reject(RCP_REJECT_FULL), RDMACPY_E_LIMIT);
-	cr_assert_eq(rcp_cli_err_reject(RCP_REJECT_SHUTDOWN), RDMACPY_E_SHUTDOWN);
-	cr_assert_eq(rcp_cli_err(0), 0);
-	cr_assert_eq(rcp_cli_err(-ENOMEM), RDMACPY_E_NOMEM);
-	cr_assert_eq(rcp_cli_err(-ETIMEDOUT), RDMACPY_E_TIMEOUT);
-	cr_assert_eq(rcp_cli_err(-EPERM), RDMACPY_E_KEY);
-	cr_assert_eq(rcp_cli_err(-EPROTO), RDMACPY_E_PROTO);
-}
 
 Test(client_opts, init__defaults_and_size)
 {
@@ -82,18 +26,18 @@ Test(client_opts, connect__bad_options_refused)
 	rcp_mock_reset();
 	test_opts(&o);
 	o.nqp = RDMACPY_MAX_QP + 1;
-	cr_assert_eq(rdmacpy_connect("127.0.0.1", 1, &o, &c), RDMACPY_E_INVAL);
+	cr_assert_eq(rdmacpy_conn_open("127.0.0.1", 1, &o, &c), RDMACPY_E_INVAL);
 	test_opts(&o);
 	o.size = 2;
-	cr_assert_eq(rdmacpy_connect("127.0.0.1", 1, &o, &c), RDMACPY_E_INVAL);
+	cr_assert_eq(rdmacpy_conn_open("127.0.0.1", 1, &o, &c), RDMACPY_E_INVAL);
 	test_opts(&o);
 	o.key_len = 3;
-	cr_assert_eq(rdmacpy_connect("127.0.0.1", 1, &o, &c), RDMACPY_E_KEY);
+	cr_assert_eq(rdmacpy_conn_open("127.0.0.1", 1, &o, &c), RDMACPY_E_KEY);
 	test_opts(&o);
 	o.key = NULL;
 	o.key_file = "/nonexistent/key";
-	cr_assert_eq(rdmacpy_connect("127.0.0.1", 1, &o, &c), RDMACPY_E_KEY);
-	cr_assert_eq(rdmacpy_connect(NULL, 1, &o, &c), RDMACPY_E_INVAL);
+	cr_assert_eq(rdmacpy_conn_open("127.0.0.1", 1, &o, &c), RDMACPY_E_KEY);
+	cr_assert_eq(rdmacpy_conn_open(NULL, 1, &o, &c), RDMACPY_E_INVAL);
 	cr_assert_null(c);
 	cr_assert_eq(rcp_mock_live_total(), 0);
 }
@@ -138,7 +82,7 @@ Test(client_connect, handshake__bad_server_mac_is_auth_error)
 
 	test_opts(&o);
 	peer_start(&cfg);
-	cr_assert_eq(rdmacpy_connect("127.0.0.1", 7471, &o, &c), RDMACPY_E_AUTH);
+	cr_assert_eq(rdmacpy_conn_open("127.0.0.1", 7471, &o, &c), RDMACPY_E_AUTH);
 	cr_assert_null(c);
 	peer_stop();
 	cr_assert_eq(rcp_mock_live_total(), 0, "leaked %u", rcp_mock_live_total());
@@ -152,7 +96,7 @@ Test(client_connect, handshake__server_refuses_auth)
 
 	test_opts(&o);
 	peer_start(&cfg);
-	cr_assert_eq(rdmacpy_connect("127.0.0.1", 7471, &o, &c), RDMACPY_E_AUTH);
+	cr_assert_eq(rdmacpy_conn_open("127.0.0.1", 7471, &o, &c), RDMACPY_E_AUTH);
 	peer_stop();
 	cr_assert_eq(rcp_mock_live_total(), 0);
 }
@@ -168,7 +112,7 @@ Test(client_connect, handshake__no_key_needs_no_auth_daemon)
 	rdmacpy_conn_opts_init(&o);
 	o.timeout_ms = 3000;
 	peer_start(&cfg);
-	cr_assert_eq(rdmacpy_connect("127.0.0.1", 7471, &o, &c), 0);
+	cr_assert_eq(rdmacpy_conn_open("127.0.0.1", 7471, &o, &c), 0);
 	cr_assert(rcp_mock_last_cm_call(RCP_MOCK_CONNECT, &call));
 	cr_assert_eq(rcp_cm_private_decode(call.pdata, call.pdata_len, &priv), 0);
 	cr_assert_eq(priv.flags, RCP_CM_F_NO_KEY);
@@ -176,7 +120,7 @@ Test(client_connect, handshake__no_key_needs_no_auth_daemon)
 
 	/* and a daemon that wants a key gets none: refused locally, no MAC sent */
 	peer_start(NULL);
-	cr_assert_eq(rdmacpy_connect("127.0.0.1", 7471, &o, &c), RDMACPY_E_AUTH);
+	cr_assert_eq(rdmacpy_conn_open("127.0.0.1", 7471, &o, &c), RDMACPY_E_AUTH);
 	peer_stop();
 }
 
@@ -189,7 +133,7 @@ Test(client_connect, handshake__silent_daemon_times_out)
 	test_opts(&o);
 	o.timeout_ms = 200;
 	peer_start(&cfg);
-	cr_assert_eq(rdmacpy_connect("127.0.0.1", 7471, &o, &c), RDMACPY_E_TIMEOUT);
+	cr_assert_eq(rdmacpy_conn_open("127.0.0.1", 7471, &o, &c), RDMACPY_E_TIMEOUT);
 	peer_stop();
 	cr_assert_eq(rcp_mock_live_total(), 0);
 }
@@ -206,7 +150,7 @@ Test(client_connect, connect__device_failure_cleans_up)
 	for (i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		peer_start(NULL);
 		rcp_mock_fail(fns[i], -ENOMEM);
-		cr_assert_lt(rdmacpy_connect("127.0.0.1", 7471, &o, &c), 0, "fn %d", fns[i]);
+		cr_assert_lt(rdmacpy_conn_open("127.0.0.1", 7471, &o, &c), 0, "fn %d", fns[i]);
 		cr_assert_null(c);
 		peer_stop();
 		cr_assert_eq(rcp_mock_live_total(), 0, "fn %d leaked %u", fns[i],
@@ -226,21 +170,21 @@ Test(client_ctrl, list_open_stat_checksum_flush)
 
 	test_opts(&o);
 	c = connect_ok(&o);
-	cr_assert_eq(rdmacpy_list(c, r, 4, &total), 2);
+	cr_assert_eq(rdmacpy_region_list(c, r, sizeof(r[0]), 4, &total), 2);
 	cr_assert_eq(total, 2);
 	cr_assert_str_eq(r[0].name, "reg0");
 	cr_assert_eq(r[1].kind, RDMACPY_KIND_FILE);
-	cr_assert_eq(rdmacpy_open(c, "reg0", 4096, 8192, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 4096, 8192, RDMACPY_RIGHTS_RW, &g), 0);
 	cr_assert_eq(rdmacpy_grant_length(g), 8192);
 	cr_assert_eq(rdmacpy_grant_rights(g), RDMACPY_RIGHTS_RW);
 	cr_assert(rdmacpy_grant_is_memory_window(g));
-	cr_assert_eq(rdmacpy_stat(c, &st), 0);
+	cr_assert_eq(rdmacpy_daemon_stat(c, &st), 0);
 	cr_assert_eq(st.uptime_ms, 4242);
-	cr_assert_eq(rdmacpy_checksum(c, "reg0", 0, 100, sum), 0);
+	cr_assert_eq(rdmacpy_region_checksum(c, "reg0", 0, 100, sum), 0);
 	cr_assert_eq(sum[0], 0xab);
-	cr_assert_eq(rdmacpy_flush(c, g, NULL, 0, 8192), 0);
-	cr_assert_eq(rdmacpy_flush(c, g, NULL, 1, 8192), RDMACPY_E_RANGE);
-	cr_assert_eq(rdmacpy_flush(c, NULL, "reg1", 0, 10), 0);
+	cr_assert_eq(rdmacpy_grant_flush(g, 0, 8192), 0);
+	cr_assert_eq(rdmacpy_grant_flush(g, 1, 8192), RDMACPY_E_RANGE);
+	cr_assert_eq(rdmacpy_region_flush(c, "reg1", 0, 10), 0);
 	cr_assert_eq(rdmacpy_grant_close(&g), 0);
 	cr_assert_null(g);
 	cr_assert_eq(peer_requests(RCP_MSG_CLOSE), 1);
@@ -258,12 +202,12 @@ static int open_err(enum rcp_err code, char *text, size_t cap)
 
 	test_opts(&o);
 	peer_start(&cfg);
-	cr_assert_eq(rdmacpy_connect("127.0.0.1", 7471, &o, &c), 0);
-	ret = rdmacpy_open(c, "reg0", 0, 10, RDMACPY_RIGHTS_RO, &g);
+	cr_assert_eq(rdmacpy_conn_open("127.0.0.1", 7471, &o, &c), 0);
+	ret = rdmacpy_grant_open(c, "reg0", 0, 10, RDMACPY_RIGHTS_RO, &g);
 	cr_assert_null(g);
 	snprintf(text, cap, "%s", rdmacpy_conn_last_error(c));
 	/* an ERROR reply does not break the connection */
-	cr_assert_eq(rdmacpy_list(c, NULL, 0, NULL), 0);
+	cr_assert_eq(rdmacpy_region_list(c, NULL, 0, 0, NULL), 0);
 	close_clean(&c);
 	return ret;
 }
@@ -288,7 +232,7 @@ Test(client_ctrl, open__four_qps_one_grant_each)
 	test_opts(&o);
 	o.nqp = 4;
 	c = connect_ok(&o);
-	cr_assert_eq(rdmacpy_open(c, "reg0", 0, 1 << 20, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, 1 << 20, RDMACPY_RIGHTS_RW, &g), 0);
 	cr_assert_eq(peer_requests(RCP_MSG_OPEN), 4);
 	cr_assert_eq(rdmacpy_grant_close(&g), 0);
 	cr_assert_eq(peer_requests(RCP_MSG_CLOSE), 4);
@@ -304,13 +248,14 @@ Test(client_ctrl, bad_arguments__inval)
 
 	test_opts(&o);
 	c = connect_ok(&o);
-	cr_assert_eq(rdmacpy_open(c, NULL, 0, 1, RDMACPY_RIGHTS_RO, &g), RDMACPY_E_INVAL);
-	cr_assert_eq(rdmacpy_open(c, "r", 0, 0, RDMACPY_RIGHTS_RO, &g), RDMACPY_E_INVAL);
-	cr_assert_eq(rdmacpy_open(c, "r", 0, 1, (enum rdmacpy_rights)7, &g), RDMACPY_E_INVAL);
-	cr_assert_eq(rdmacpy_open(c, "has space", 0, 1, RDMACPY_RIGHTS_RO, &g), RDMACPY_E_INVAL);
-	cr_assert_eq(rdmacpy_checksum(c, "r", 0, 0, sum), RDMACPY_E_INVAL);
-	cr_assert_eq(rdmacpy_flush(c, NULL, NULL, 0, 1), RDMACPY_E_INVAL);
+	cr_assert_eq(rdmacpy_grant_open(c, NULL, 0, 1, RDMACPY_RIGHTS_RO, &g), RDMACPY_E_INVAL);
+	cr_assert_eq(rdmacpy_grant_open(c, "r", 0, 0, RDMACPY_RIGHTS_RO, &g), RDMACPY_E_INVAL);
+	cr_assert_eq(rdmacpy_grant_open(c, "r", 0, 1, (enum rdmacpy_rights)7, &g), RDMACPY_E_INVAL);
+	cr_assert_eq(rdmacpy_grant_open(c, "has space", 0, 1, RDMACPY_RIGHTS_RO, &g),
+		     RDMACPY_E_INVAL);
+	cr_assert_eq(rdmacpy_region_checksum(c, "r", 0, 0, sum), RDMACPY_E_INVAL);
+	cr_assert_eq(rdmacpy_region_flush(c, NULL, 0, 1), RDMACPY_E_INVAL);
 	rdmacpy_grant_close(NULL);
-	rdmacpy_close(NULL);
+	rdmacpy_conn_close(NULL);
 	close_clean(&c);
 }

@@ -47,8 +47,8 @@ Test(client_copy, copy__progress_then_reply)
 
 	/* four gaps of 400 ms outlast the 1 s timeout: only the progress resets keep it alive */
 	c = start_copy_peer(&cfg, 1000);
-	ret = rdmacpy_copy(c, "reg0", 4096, COPY_LEN, "198.18.0.2", 18515, "reg1", 0, on_progress,
-			   &s, &bytes);
+	ret = rdmacpy_region_copy(c, "reg0", 4096, COPY_LEN, "198.18.0.2", 18515, "reg1", 0,
+				  on_progress, &s, &bytes);
 	cr_assert_eq(ret, 0, "copy: %s (%s)", rdmacpy_strerror(ret), rdmacpy_conn_last_error(c));
 	cr_assert_eq(bytes, COPY_LEN);
 	cr_assert_geq(s.calls, 2, "progress reported %u times", s.calls);
@@ -69,13 +69,13 @@ Test(client_copy, copy__error_reply_mapped_and_connection_still_usable)
 	int ret;
 
 	c = start_copy_peer(&cfg, 3000);
-	ret = rdmacpy_copy(c, "nope", 0, COPY_LEN, "198.18.0.2", 18515, "reg1", 0, on_progress, &s,
-			   &bytes);
+	ret = rdmacpy_region_copy(c, "nope", 0, COPY_LEN, "198.18.0.2", 18515, "reg1", 0,
+				  on_progress, &s, &bytes);
 	cr_assert_eq(ret, RDMACPY_E_NOENT, "got %s", rdmacpy_strerror(ret));
 	cr_assert_eq(bytes, 0);
 	cr_assert_eq(s.calls, 0);
 	cr_assert_str_eq(rdmacpy_conn_last_error(c), "copy refused");
-	cr_assert_eq(rdmacpy_stat(c, &st), 0);
+	cr_assert_eq(rdmacpy_daemon_stat(c, &st), 0);
 	close_clean(&c);
 }
 
@@ -87,8 +87,8 @@ Test(client_copy, copy__failed_status_gives_bytes_and_code)
 	int ret;
 
 	c = start_copy_peer(&cfg, 3000);
-	ret = rdmacpy_copy(c, "reg0", 0, COPY_LEN, "nosuchhost", 18515, "reg1", 0, NULL, NULL,
-			   &bytes);
+	ret = rdmacpy_region_copy(c, "reg0", 0, COPY_LEN, "nosuchhost", 18515, "reg1", 0, NULL,
+				  NULL, &bytes);
 	cr_assert_eq(ret, RDMACPY_E_CONNECT, "got %s", rdmacpy_strerror(ret));
 	cr_assert_eq(bytes, COPY_LEN / 2);
 	cr_assert(strstr(rdmacpy_conn_last_error(c), "UNREACH"), "%s", rdmacpy_conn_last_error(c));
@@ -103,13 +103,15 @@ Test(client_copy, copy__bad_arguments_refused_locally)
 	c = start_copy_peer(NULL, 3000);
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	cr_assert_eq(rdmacpy_copy(NULL, "a", 0, 1, "h", 1, "b", 0, NULL, NULL, NULL),
+	cr_assert_eq(rdmacpy_region_copy(NULL, "a", 0, 1, "h", 1, "b", 0, NULL, NULL, NULL),
 		     RDMACPY_E_INVAL);
-	cr_assert_eq(rdmacpy_copy(c, "a", 0, 0, "h", 1, "b", 0, NULL, NULL, NULL), RDMACPY_E_INVAL);
-	cr_assert_eq(rdmacpy_copy(c, "a", 0, 1, "h", 0, "b", 0, NULL, NULL, NULL), RDMACPY_E_INVAL);
-	cr_assert_eq(rdmacpy_copy(c, "a", UINT64_MAX, 2, "h", 1, "b", 0, NULL, NULL, NULL),
+	cr_assert_eq(rdmacpy_region_copy(c, "a", 0, 0, "h", 1, "b", 0, NULL, NULL, NULL),
 		     RDMACPY_E_INVAL);
-	cr_assert_eq(rdmacpy_copy(c, longname, 0, 1, "h", 1, "b", 0, NULL, NULL, NULL),
+	cr_assert_eq(rdmacpy_region_copy(c, "a", 0, 1, "h", 0, "b", 0, NULL, NULL, NULL),
+		     RDMACPY_E_INVAL);
+	cr_assert_eq(rdmacpy_region_copy(c, "a", UINT64_MAX, 2, "h", 1, "b", 0, NULL, NULL, NULL),
+		     RDMACPY_E_INVAL);
+	cr_assert_eq(rdmacpy_region_copy(c, longname, 0, 1, "h", 1, "b", 0, NULL, NULL, NULL),
 		     RDMACPY_E_INVAL);
 	cr_assert_eq(peer_requests(RCP_MSG_COPY), 0);
 	close_clean(&c);

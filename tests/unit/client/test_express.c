@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/lib/internal.h"
+#include "client/lib/conn.h"
 #include "tests/unit/client/helpers.h"
 
 #define BUF_LEN (64u * 1024u)
@@ -45,7 +45,7 @@ static struct rdmacpy_grant *grant(struct rdmacpy_conn *c)
 {
 	struct rdmacpy_grant *g = NULL;
 
-	cr_assert_eq(rdmacpy_open(c, "reg0", 4096, BUF_LEN, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 4096, BUF_LEN, RDMACPY_RIGHTS_RW, &g), 0);
 	return g;
 }
 
@@ -74,8 +74,10 @@ Test(client_express, small_read__one_signaled_wr_and_counted)
 	struct rdmacpy_counters after;
 	size_t mark = rcp_mock_sent_count();
 
+	before.size = sizeof(before);
 	rdmacpy_conn_counters(c, &before);
 	cr_assert_eq(rcp_express(c, g, RCP_SGL_READ, 128, buf, 64), 0);
+	after.size = sizeof(after);
 	rdmacpy_conn_counters(c, &after);
 	cr_assert_eq(rdma_sent(mark, &w), 1);
 	cr_assert_eq(w->opcode, IBV_WR_RDMA_READ);
@@ -124,7 +126,7 @@ Test(client_express, declines__what_the_engine_must_take)
 	cr_assert_eq(rdmacpy_write(c, g, BUF_LEN - 8, buf, 16), RDMACPY_E_RANGE);
 	/* an operation in flight: the express WR would overtake it */
 	rcp_mock_auto_complete(false);
-	cr_assert_eq(rdmacpy_submit_write(c, g, 0, buf, 64, NULL, NULL, &op), 0);
+	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, 64, NULL, NULL, &op), 0);
 	cr_assert_eq(rcp_express(c, g, RCP_SGL_WRITE, 0, buf, 64), RCP_EXPRESS_DECLINED);
 	rcp_mock_auto_complete(true);
 	/* posted behind op through the engine, its completion retires both in order */
@@ -218,6 +220,7 @@ Test(client_express, unregistered_buffer__through_the_cache)
 	struct rdmacpy_mem *m = NULL;
 
 	cr_assert_eq(rdmacpy_read(c, g, 0, buf, 64), 0);
+	k.size = sizeof(k);
 	rdmacpy_conn_counters(c, &k);
 	cr_assert_eq(k.cache_misses, 1);
 	/* per-op cache mode: released after the call, nothing held */
@@ -225,6 +228,7 @@ Test(client_express, unregistered_buffer__through_the_cache)
 	/* an explicit registration is used as it is */
 	cr_assert_eq(rdmacpy_mem_reg(c, buf, BUF_LEN, &m), 0);
 	cr_assert_eq(rdmacpy_read(c, g, 0, buf + 512, 64), 0);
+	k.size = sizeof(k);
 	rdmacpy_conn_counters(c, &k);
 	cr_assert_eq(k.cache_misses, 1);
 	rdmacpy_mem_dereg(&m);

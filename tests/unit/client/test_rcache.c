@@ -2,7 +2,7 @@
 /* test_rcache.c -- the registration cache: sharing, LRU eviction, the pinned bound, forget */
 #include <criterion/criterion.h>
 
-#include "client/lib/internal.h"
+#include "client/lib/conn.h"
 #include "tests/unit/mocks/verbs_mock.h"
 
 static struct ibv_pd *pd;

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client/lib/internal.h"
+#include "client/lib/conn.h"
 #include "tests/unit/client/helpers.h"
 
 #define BUF_LEN (1u << 20)
@@ -85,7 +85,7 @@ static struct rdmacpy_grant *open_grant(struct rdmacpy_conn *c, uint64_t len)
 {
 	struct rdmacpy_grant *g = NULL;
 
-	cr_assert_eq(rdmacpy_open(c, "reg0", 4096, len, RDMACPY_RIGHTS_RW, &g), 0);
+	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 4096, len, RDMACPY_RIGHTS_RW, &g), 0);
 	return g;
 }
 
@@ -173,6 +173,7 @@ Test(client_xfer, readv__split_at_max_sge_rd)
 		cr_assert_eq(w->remote_addr, PEER_GRANT_ADDR + 4096 + (uint64_t)i * 400);
 	}
 	/* unregistered buffers went through the cache, one registration per iovec */
+	ctr.size = sizeof(ctr);
 	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
 	cr_assert_eq(ctr.cache_misses, 10);
 	cr_assert_eq(ctr.bytes_read, 1000);
@@ -231,7 +232,7 @@ static void drive(struct rdmacpy_conn *c, struct rdmacpy_op *op, size_t mark, si
 				retired = k + 1;
 			}
 		}
-		rdmacpy_progress(c, 1);
+		rdmacpy_conn_progress(c, 1);
 		cr_assert_lt(++spins, 20000, "no progress");
 	}
 }
@@ -258,7 +259,7 @@ Test(client_xfer, write__send_queue_never_overflows)
 		g = open_grant(c, BUF_LEN);
 		rcp_mock_auto_complete(false);
 		mark = rcp_mock_sent_count();
-		cr_assert_eq(rdmacpy_submit_write(c, g, 0, buf, 100 * 4096, NULL, NULL, &op), 0);
+		cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, 100 * 4096, NULL, NULL, &op), 0);
 		drive(c, op, mark, 16);
 		cr_assert_eq(rdmacpy_op_status(op), 0);
 		cr_assert_eq(data_count(mark), 100);
@@ -292,6 +293,7 @@ static size_t signaled_in_write(enum rdmacpy_moderation mode, uint32_t count)
 	for (i = 0; i < 64; i++)
 		sig += (data_wr(mark, i)->send_flags & IBV_SEND_SIGNALED) != 0;
 	cr_assert(data_wr(mark, 63)->send_flags & IBV_SEND_SIGNALED, "last WR signaled");
+	ctr.size = sizeof(ctr);
 	rdmacpy_conn_counters(c, &ctr);
 	cr_assert_eq(ctr.bytes_written, 64 * 4096);
 	cr_assert_not(ctr.hw_moderation);
@@ -321,6 +323,7 @@ Test(client_xfer, moderation__hardware_used_where_the_device_has_it)
 	c = connect_started(&o);
 	g = open_grant(c, BUF_LEN);
 	cr_assert_eq(rdmacpy_write(c, g, 0, buf, 65536), 0);
+	ctr.size = sizeof(ctr);
 	rdmacpy_conn_counters(c, &ctr);
 	cr_assert(ctr.hw_moderation);
 	rdmacpy_grant_close(&g);
@@ -351,13 +354,13 @@ Test(client_xfer, async__callbacks_fd_and_detached_ops)
 	g = open_grant(c, BUF_LEN);
 	cr_assert_geq(rdmacpy_conn_fd(c), 0);
 	for (i = 0; i < 3; i++)
-		cr_assert_eq(rdmacpy_submit_read(c, g, (uint64_t)i * 4096, buf + i * 4096, 4096,
-						 count_cb, &done, &op[i]),
+		cr_assert_eq(rdmacpy_read_async(c, g, (uint64_t)i * 4096, buf + i * 4096, 4096,
+						count_cb, &done, &op[i]),
 			     0);
 	/* a handle nobody keeps frees itself after its callback */
-	cr_assert_eq(rdmacpy_submit_write(c, g, 0, buf, 100, count_cb, &done, NULL), 0);
+	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, 100, count_cb, &done, NULL), 0);
 	for (i = 0; i < 100 && done < 4; i++)
-		cr_assert_geq(rdmacpy_progress(c, 100), 0);
+		cr_assert_geq(rdmacpy_conn_progress(c, 100), 0);
 	cr_assert_eq(done, 4);
 	for (i = 0; i < 3; i++) {
 		cr_assert_eq(rdmacpy_op_status(op[i]), 0);
@@ -386,16 +389,16 @@ Test(client_xfer, completion_error__fails_only_its_operation)
 	g = open_grant(c, BUF_LEN);
 	rcp_mock_auto_complete(false);
 	mark = rcp_mock_sent_count();
-	cr_assert_eq(rdmacpy_submit_write(c, g, 0, buf, 4096, NULL, NULL, &a), 0);
-	cr_assert_eq(rdmacpy_submit_write(c, g, 8192, buf, 4096, NULL, NULL, &b), 0);
+	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, 4096, NULL, NULL, &a), 0);
+	cr_assert_eq(rdmacpy_write_async(c, g, 8192, buf, 4096, NULL, NULL, &b), 0);
 	cr_assert_eq(data_count(mark), 2);
 	rcp_mock_push_wc_err(cq_of(mark), data_wr(mark, 0)->wr_id, IBV_WC_REM_ACCESS_ERR);
 	rcp_mock_push_wc_ok(cq_of(mark), data_wr(mark, 1)->wr_id, IBV_WC_RDMA_WRITE, 4096);
 	for (i = 0; i < 100 && rdmacpy_op_status(b) == RDMACPY_E_INPROGRESS; i++)
-		rdmacpy_progress(c, 10);
+		rdmacpy_conn_progress(c, 10);
 	cr_assert_eq(rdmacpy_op_status(a), RDMACPY_E_REMOTE_ACCESS);
 	cr_assert_eq(rdmacpy_op_status(b), 0);
-	cr_assert_eq(rdmacpy_submit_write(c, g, 0, buf, 1, NULL, NULL, &d), RDMACPY_E_BROKEN);
+	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, 1, NULL, NULL, &d), RDMACPY_E_BROKEN);
 	cr_assert_eq(rdmacpy_write(c, g, 0, buf, 1), RDMACPY_E_BROKEN);
 	rdmacpy_op_free(&a);
 	rdmacpy_op_free(&b);
@@ -420,8 +423,8 @@ Test(client_xfer, completion_error__later_ops_flushed_and_nothing_hangs)
 	g = open_grant(c, BUF_LEN);
 	rcp_mock_auto_complete(false);
 	mark = rcp_mock_sent_count();
-	cr_assert_eq(rdmacpy_submit_read(c, g, 0, buf, 8 * 4096, NULL, NULL, &a), 0);
-	cr_assert_eq(rdmacpy_submit_read(c, g, 0, buf + 65536, 8 * 4096, NULL, NULL, &b), 0);
+	cr_assert_eq(rdmacpy_read_async(c, g, 0, buf, 8 * 4096, NULL, NULL, &a), 0);
+	cr_assert_eq(rdmacpy_read_async(c, g, 0, buf + 65536, 8 * 4096, NULL, NULL, &b), 0);
 	cr_assert_eq(data_count(mark), 16);
 	/* the third WR of a fails (unsignaled WRs fail with a completion too), the rest flush */
 	rcp_mock_push_wc_err(cq_of(mark), data_wr(mark, 2)->wr_id, IBV_WC_RETRY_EXC_ERR);
@@ -533,14 +536,16 @@ static uint64_t run_ops(struct rdmacpy_conn *c, struct rdmacpy_grant *g, int n)
 	int done = 0;
 	int i;
 
+	c0.size = sizeof(c0);
 	rdmacpy_conn_counters(c, &c0);
 	for (i = 0; i < n; i++)
-		cr_assert_eq(rdmacpy_submit_write(c, g, (uint64_t)i * 4096, buf + i * 4096, 4096,
-						  count_cb, &done, NULL),
+		cr_assert_eq(rdmacpy_write_async(c, g, (uint64_t)i * 4096, buf + i * 4096, 4096,
+						 count_cb, &done, NULL),
 			     0);
 	for (i = 0; i < 1000 && done < n; i++)
-		cr_assert_geq(rdmacpy_progress(c, 100), 0);
+		cr_assert_geq(rdmacpy_conn_progress(c, 100), 0);
 	cr_assert_eq(done, n);
+	c1.size = sizeof(c1);
 	rdmacpy_conn_counters(c, &c1);
 	return c1.wakeups - c0.wakeups;
 }
@@ -555,18 +560,18 @@ Test(client_xfer, moderated__async_op_ends_unsignaled_and_a_flush_wr_follows_the
 	size_t k;
 	int i;
 
-	cr_assert_eq(rdmacpy_submit_write(c, g, 0, buf, 4 * 4096, NULL, NULL, &op), 0);
+	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, 4 * 4096, NULL, NULL, &op), 0);
 	cr_assert_eq(data_count(mark), 4);
 	for (k = 0; k < 4; k++)
 		cr_assert_not(data_wr(mark, k)->send_flags & IBV_SEND_SIGNALED, "WR %zu", k);
 	/* within the period nothing is flushed and the op cannot have completed */
-	cr_assert_eq(rdmacpy_progress(c, 0), 0);
+	cr_assert_eq(rdmacpy_conn_progress(c, 0), 0);
 	cr_assert_eq(flush_count(mark), 0);
 	cr_assert_eq(rdmacpy_op_status(op), RDMACPY_E_INPROGRESS);
 	/* once the period is over, a zero-length signaled WR to the same grant retires it */
 	for (i = 0; i < 200 && rdmacpy_op_status(op) == RDMACPY_E_INPROGRESS; i++) {
 		usleep(1000);
-		rdmacpy_progress(c, 0);
+		rdmacpy_conn_progress(c, 0);
 	}
 	cr_assert_eq(rdmacpy_op_status(op), 0);
 	cr_assert_eq(flush_count(mark), 1);
@@ -589,7 +594,7 @@ Test(client_xfer, moderated__waiting_on_an_op_flushes_at_once)
 	struct rdmacpy_op *op = NULL;
 	size_t mark = rcp_mock_sent_count();
 
-	cr_assert_eq(rdmacpy_submit_read(c, g, 0, buf, 4096, NULL, NULL, &op), 0);
+	cr_assert_eq(rdmacpy_read_async(c, g, 0, buf, 4096, NULL, NULL, &op), 0);
 	cr_assert_not(data_wr(mark, 0)->send_flags & IBV_SEND_SIGNALED);
 	/* a period of a second, but the application waits: no reason to hold the run */
 	cr_assert_eq(rdmacpy_op_wait(op, 500), 0);
@@ -629,9 +634,11 @@ Test(client_xfer, wakeups__moderated_takes_a_busy_batch_without_waking)
 	struct rdmacpy_counters c1;
 	size_t mark = rcp_mock_sent_count();
 
+	c0.size = sizeof(c0);
 	rdmacpy_conn_counters(c, &c0);
 	/* 16 ops, the 16th WR signaled: its completion retires all of them */
 	cr_assert_eq(run_ops(c, g, 16), 0);
+	c1.size = sizeof(c1);
 	rdmacpy_conn_counters(c, &c1);
 	cr_assert_eq(c1.wrs_signaled - c0.wrs_signaled, 1);
 	cr_assert_eq(flush_count(mark), 0);
@@ -662,8 +669,8 @@ Test(client_xfer, completion_error__unsignaled_wr_fails_only_its_op)
 	rcp_mock_auto_complete(false);
 	mark = rcp_mock_sent_count();
 	for (i = 0; i < 3; i++)
-		cr_assert_eq(rdmacpy_submit_write(c, g, (uint64_t)i * 8192, buf, 8192, NULL, NULL,
-						  &op[i]),
+		cr_assert_eq(rdmacpy_write_async(c, g, (uint64_t)i * 8192, buf, 8192, NULL, NULL,
+						 &op[i]),
 			     0);
 	cr_assert_eq(data_count(mark), 6);
 	for (k = 0; k < 6; k++)

@@ -35,6 +35,9 @@ struct m_id {
 	struct mobj hdr;
 	struct rdma_cm_id pub;
 	struct m_evch *ch;
+	/* the private data of this id's last connect: a peer reads the client's nonce here */
+	uint8_t conn_pdata[256];
+	size_t conn_pdata_len;
 };
 
 struct m_pd {
@@ -865,6 +868,11 @@ static int conn_call(enum rcp_mock_fn fn, struct rdma_cm_id *id,
 		goto out;
 	}
 	record_cm_call(cm_slot(fn), id, opts, pdata, len);
+	if (fn == RCP_MOCK_CONNECT) {
+		if (len)
+			memcpy(m->conn_pdata, pdata, len);
+		m->conn_pdata_len = len;
+	}
 	if (fn != RCP_MOCK_REJECT)
 		auto_cm_locked(m, RDMA_CM_EVENT_ESTABLISHED);
 out:
@@ -1809,8 +1817,8 @@ static enum ibv_wc_status auto_bind(const struct m_qp *q, const struct ibv_send_
  * An rkey that is no mock window's is not checked. */
 static enum ibv_wc_status auto_remote(const struct ibv_send_wr *wr)
 {
-	unsigned int need = wr->opcode == IBV_WR_RDMA_READ ? IBV_ACCESS_REMOTE_READ
-							    : IBV_ACCESS_REMOTE_WRITE;
+	unsigned int need =
+		wr->opcode == IBV_WR_RDMA_READ ? IBV_ACCESS_REMOTE_READ : IBV_ACCESS_REMOTE_WRITE;
 	uint64_t len = sge_bytes(wr->sg_list, wr->num_sge);
 	uint64_t addr = wr->wr.rdma.remote_addr;
 	uint64_t start;
@@ -1824,7 +1832,8 @@ static enum ibv_wc_status auto_remote(const struct ibv_send_wr *wr)
 			continue;
 		if (!w->bound_mr || !(w->bound_access & need))
 			return IBV_WC_REM_ACCESS_ERR;
-		start = M.mw_bounds_lax ? (uint64_t)(uintptr_t)w->bound_mr->pub.addr : w->bound_addr;
+		start = M.mw_bounds_lax ? (uint64_t)(uintptr_t)w->bound_mr->pub.addr
+					: w->bound_addr;
 		size = M.mw_bounds_lax ? w->bound_mr->pub.length : w->bound_len;
 		if (addr < start || addr - start > size || len > size - (addr - start))
 			return IBV_WC_REM_ACCESS_ERR;
@@ -2517,6 +2526,27 @@ bool rcp_mock_last_cm_call(enum rcp_mock_fn fn, struct rcp_mock_cm_call *out)
 	if (M.have_last_cm[slot]) {
 		*out = M.last_cm[slot];
 		have = true;
+	}
+	pthread_mutex_unlock(&lock);
+	return have;
+}
+
+/* rcp_mock_connect_pdata -- the private data of the last connect of the id owning qp */
+bool rcp_mock_connect_pdata(const struct ibv_qp *qp, void *out, size_t cap, size_t *len)
+{
+	struct mobj *o;
+	bool have = false;
+
+	pthread_mutex_lock(&lock);
+	for (o = M.objs; o; o = o->next) {
+		struct m_id *m = (struct m_id *)o;
+
+		if (o->kind != RCP_MOCK_OBJ_CM_ID || !qp || m->pub.qp != qp)
+			continue;
+		*len = m->conn_pdata_len < cap ? m->conn_pdata_len : cap;
+		memcpy(out, m->conn_pdata, *len);
+		have = true;
+		break;
 	}
 	pthread_mutex_unlock(&lock);
 	return have;

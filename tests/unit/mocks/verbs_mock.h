@@ -250,6 +250,10 @@ void rcp_mock_cm_auto(bool on);
 /* rcp_mock_last_cm_call -- the last RCP_MOCK_CONNECT/ACCEPT/REJECT; false if none yet */
 bool rcp_mock_last_cm_call(enum rcp_mock_fn fn, struct rcp_mock_cm_call *out);
 
+/* rcp_mock_connect_pdata -- the private data (up to cap bytes into out, *len) of the last
+ * connect of the id whose QP is qp; false if there is none */
+bool rcp_mock_connect_pdata(const struct ibv_qp *qp, void *out, size_t cap, size_t *len);
+
 /* ---- bookkeeping ---- */
 
 /* rcp_mock_live -- objects of a kind created and not destroyed */

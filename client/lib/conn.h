@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* conn.h -- a connection: the queue pairs, control channels and operations it composes, its
+ * one file descriptor, and the engine that drives them */
+#ifndef RDMACPY_CLIENT_CONN_H
+#define RDMACPY_CLIENT_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "client/include/rdmacpy.h"
+#include "client/lib/error.h"
+#include "client/lib/op.h"
+#include "client/lib/qp.h"
+#include "client/lib/rcache.h"
+#include "client/lib/resolve.h"
+#include "common/auth.h"
+#include "common/log.h"
+#include "common/verbs.h"
+
+#define RCP_CLI_DEF_DEPTH     128
+#define RCP_CLI_DEF_COUNT     16
+#define RCP_CLI_DEF_PERIOD_US 200
+#define RCP_CLI_DEF_TIMEOUT   10000
+/*
+ * 1 MiB per WR: on soft-RoCE, where every WR costs CPU in the kernel, an 8 MiB read cut into
+ * 256 KiB WRs ran at 0.94x ib_read_bw and in 1 MiB WRs at 1.01x (bench/, one boot). Eight WRs
+ * per 8 MiB still keep a queue pair busy, and NICs take 1 MiB WRs at line rate.
+ */
+#define RCP_CLI_DEF_CHUNK (1024u * 1024u)
+#define RCP_CLI_DEF_CACHE ((size_t)256 << 20)
+
+/* What an internal user of the library (the daemon's COPY) may add to a connection. */
+struct rcp_conn_ext {
+	/* the protection domain to use instead of a new one: memory the caller registered on
+	 * it can be handed to rcp_mem_adopt, so it is not registered again */
+	struct ibv_pd *pd;
+};
+
+struct rdmacpy_conn {
+	struct rcp_log log;
+	struct rdmacpy_conn_opts opts;
+	char device[64]; /* opts.device, kept: the caller's pointer is not */
+	struct rcp_auth_key key;
+	bool have_key;
+	char host[256];
+	uint16_t port;
+	/* resolving the host (a name: on a thread, resolve.c), then its address */
+	struct rcp_resolve *resolve;
+	struct sockaddr_storage dst;
+	struct sockaddr_storage src; /* opts.device's address, when one was asked for */
+	bool have_src;
+	/* the device */
+	struct rdma_event_channel *ch;
+	struct ibv_context *verbs;
+	struct ibv_comp_channel *cc;
+	struct ibv_pd *pd;
+	bool own_pd; /* false: the pd came from rcp_conn_ext */
+	struct ibv_mr *ctrl_mr;
+	uint8_t *ctrl_mem;
+	size_t ctrl_len;
+	struct rcp_vb_caps caps;
+	bool hw_mod;
+	/* queue pairs */
+	unsigned int nqp;
+	struct rcp_cli_qp *qp;	     /* nqp entries */
+	unsigned int notify_pending; /* QPs with notify_pending: 0 means no event can come */
+	/* the one fd: epoll over the channels and a timer */
+	int epfd;
+	int timerfd;
+	uint64_t timer_at_ns; /* what the timer is set to (0: disarmed) */
+	/* connecting (connect.c) */
+	struct rdmacpy_op *connect_op;
+	uint64_t connect_deadline_ns;
+	bool connected; /* every QP authenticated once */
+	bool broken;
+	int broken_err; /* -errno */
+	bool closing;	/* rdmacpy_conn_close runs: the "failure" it causes is no news */
+	struct rcp_rcache cache;
+	/* the registration of an express transfer that timed out and never came back: the
+	 * device may still use it, so it is released only at close (as a detached op's are) */
+	struct rcp_rcache_ent *express_held;
+	/* operations: active (posting, in flight, awaiting answers), done (callback pending),
+	 * held (finished, handle not yet freed) */
+	struct rdmacpy_op *active_head;
+	struct rdmacpy_op *active_tail;
+	struct rdmacpy_op *done_head;
+	struct rdmacpy_op *done_tail;
+	struct rdmacpy_op *held_head;
+	struct rdmacpy_op *held_tail;
+	struct rdmacpy_grant *grants;
+	struct rdmacpy_mem *mems;
+	struct rdmacpy_counters ctr;
+	/* since when the application has been outside the library (UINT64_MAX: inside); a
+	 * moderation deadline that passes meanwhile is a timer wake-up */
+	uint64_t outside_since_ns;
+	char last_error[RCP_ERR_TEXT_MAX];
+};
+
+/* One grant: opened on every QP's session, since a memory window only works on its QP. */
+struct rdmacpy_grant_qp {
+	uint32_t id;
+	uint32_t rkey;
+	uint64_t addr;
+};
+
+struct rdmacpy_grant {
+	struct rdmacpy_conn *conn;
+	uint64_t length;
+	enum rcp_rights rights;
+	bool mw;
+	char region[RCP_NAME_MAX];
+	uint64_t offset;
+	struct rdmacpy_grant *next;
+	struct rdmacpy_grant_qp q[]; /* conn->nqp entries */
+};
+
+struct rdmacpy_mem {
+	struct rdmacpy_conn *conn;
+	struct ibv_mr *mr;
+	bool own_mr; /* false: adopted (rcp_mem_adopt), not deregistered here */
+	uint64_t addr;
+	uint64_t len;
+	struct rdmacpy_mem *next;
+};
+
+/* ---- conn.c ---- */
+
+/* rcp_now_ns -- monotonic clock in nanoseconds */
+uint64_t rcp_now_ns(void);
+
+/* rcp_ms_left -- milliseconds until deadline_ns, 0 if past */
+int rcp_ms_left(uint64_t deadline_ns);
+
+/* rcp_conn_fail -- the connection is broken: record why (-errno), fail queued requests and move
+ * the QPs to the error state so everything in flight comes back flushed */
+void rcp_conn_fail(struct rdmacpy_conn *c, int err, const char *why);
+
+/* rcp_conn_set_error -- remember a text for rdmacpy_conn_last_error */
+void rcp_conn_set_error(struct rdmacpy_conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* rcp_conn_watch -- add fd to the connection's epoll set (readable) */
+int rcp_conn_watch(struct rdmacpy_conn *c, int fd);
+
+/* rcp_conn_open_ext -- rdmacpy_conn_open_async with what internal users may add (ext may be
+ * NULL). Returns -errno (the conn is not made) or 0 */
+int rcp_conn_open_ext(const char *host, uint16_t port, const struct rdmacpy_conn_opts *o,
+		      const struct rcp_conn_ext *ext, rdmacpy_done_fn cb, void *ctx,
+		      struct rdmacpy_conn **out, struct rdmacpy_op **op);
+
+/* ---- connect.c ---- */
+
+/* rcp_connect_start -- begin resolving; the connect op finishes when every QP is ready */
+int rcp_connect_start(struct rdmacpy_conn *c);
+
+/* rcp_connect_cm_event -- an rdma_cm event for one of the connection's ids */
+void rcp_connect_cm_event(struct rdmacpy_conn *c, const struct rdma_cm_event *ev);
+
+/* rcp_connect_service -- time-driven steps: the name lookup's end, backoffs, the deadline */
+void rcp_connect_service(struct rdmacpy_conn *c, uint64_t now);
+
+/* rcp_connect_deadline -- the next time connecting needs a look; UINT64_MAX none */
+uint64_t rcp_connect_deadline(const struct rdmacpy_conn *c);
+
+/* rcp_connect_ctrl_msg -- a control message on a QP that is still authenticating */
+void rcp_connect_ctrl_msg(struct rcp_cli_qp *q, const struct rcp_msg *m);
+
+/* rcp_connect_closing -- the connection is being closed: stop connecting */
+void rcp_connect_closing(struct rdmacpy_conn *c);
+
+/* ---- engine.c ---- */
+
+/* rcp_engine_service -- take what the fd signalled, poll what is due, post queued work, run
+ * callbacks; never sleeps. The number of operations finished */
+int rcp_engine_service(struct rdmacpy_conn *c);
+
+/* rcp_engine_wait -- service until done(arg) or the timeout (ms, >= 0): 0, -ETIMEDOUT */
+int rcp_engine_wait(struct rdmacpy_conn *c, bool (*done)(void *arg), void *arg, int timeout_ms);
+
+/* rcp_engine_enter -- the application calls in at now: count timer wake-ups that passed */
+void rcp_engine_enter(struct rdmacpy_conn *c, uint64_t now);
+
+/* rcp_engine_leave -- the application gets control back: set the fd's timer */
+void rcp_engine_leave(struct rdmacpy_conn *c);
+
+/* rcp_engine_next_timeout -- ms until a deadline, 0 when spinning, -1 none */
+int rcp_engine_next_timeout(const struct rdmacpy_conn *c);
+
+/* ---- xfer.c ---- */
+
+/* rcp_xfer_pump -- post queued transfer work on every ready QP while slots are free */
+void rcp_xfer_pump(struct rdmacpy_conn *c);
+
+/* ---- mem.c ---- */
+
+/* rcp_mem_lkey -- the lkey for [addr, addr + len): an application registration, else the
+ * registration cache (*held is then the entry to rcp_rcache_put once the device is done;
+ * otherwise NULL). dest: the device writes into the buffer. 0 or -errno */
+int rcp_mem_lkey(struct rdmacpy_conn *c, uint64_t addr, uint64_t len, bool dest, uint32_t *lkey,
+		 struct rcp_rcache_ent **held);
+
+/* rcp_mem_adopt -- use mr (registered by the caller on the connection's PD) for transfers from
+ * or into its memory; the caller keeps it and deregisters it after the connection is closed */
+int rcp_mem_adopt(struct rdmacpy_conn *c, struct ibv_mr *mr, struct rdmacpy_mem **m);
+
+/* ---- express.c ---- */
+
+/* Express: rcp_express returns this when the ordinary engine must take the transfer. */
+#define RCP_EXPRESS_DECLINED 1
+
+/* rcp_express -- one small synchronous transfer in POLL mode with nothing else in flight: one
+ * WR posted and its completion spun for directly, without an operation. 0, -errno, or
+ * RCP_EXPRESS_DECLINED */
+int rcp_express(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_sgl_op dir,
+		uint64_t remote_off, void *buf, size_t len);
+
+#endif /* RDMACPY_CLIENT_CONN_H */

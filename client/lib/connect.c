@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* connect.c -- connecting as a state machine: each queue pair resolves, connects and
+ * authenticates step by step, driven only by events on the connection's fd */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "client/lib/conn.h"
+#include "client/lib/resolve.h"
+
+/*
+ * Every queue pair walks the states of enum rcp_qp_state (qp.h) on its own: an rdma_cm event
+ * or a control message moves it one step, and nothing here ever waits. The connection is
+ * connected when every queue pair is ready; it fails when one fails for good.
+ *
+ * Some refusals are worth another attempt, after a short pause that grows and is jittered so
+ * that clients refused together do not come back together: the daemon's BUSY (its pool of
+ * connections still authenticating is full), a connection closed before authentication
+ * without a word (evicted from that pool), and BAD_VERSION naming an older version this side
+ * also speaks (the attempt after speaks that). All within the connection's timeout.
+ */
+
+#define STEP_MS	     5000 /* rdma_cm's own bound on one resolve step */
+#define PAUSE_MIN_MS 10
+#define PAUSE_MAX_MS 500
+
+static void qp_start(struct rcp_cli_qp *q);
+
+/* connect_op_done -- the connect operation ends (0 or err) */
+static void connect_op_done(struct rdmacpy_conn *c, int err)
+{
+	struct rdmacpy_op *op = c->connect_op;
+
+	if (!op)
+		return;
+	c->connect_op = NULL;
+	if (err)
+		rcp_op_fail(op, err);
+	rcp_op_finish(op);
+}
+
+/* connect_fail -- connecting is over, unsuccessfully: the whole connection fails */
+static void connect_fail(struct rdmacpy_conn *c, int err, const char *why)
+{
+	if (c->connected || !c->connect_op)
+		return;
+	if (why)
+		rcp_conn_set_error(c, "%s", why);
+	rcp_warn(&c->log, "connect to %s:%u failed: %s", c->host, c->port, c->last_error);
+	connect_op_done(c, err);
+	rcp_conn_fail(c, err, c->last_error);
+}
+
+/* all_ready -- every queue pair authenticated: connected */
+static void check_all_ready(struct rdmacpy_conn *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nqp; i++)
+		if (c->qp[i].state != RCP_QP_READY)
+			return;
+	c->connected = true;
+	rcp_info(&c->log, "connected to %s:%u with %u QP(s), protocol %u, %s moderation", c->host,
+		 c->port, c->nqp, c->qp[0].version, c->hw_mod ? "hardware" : "software");
+	connect_op_done(c, 0);
+}
+
+/* qp_reset -- take q down for another attempt: only its own requests (AUTH) go; requests the
+ * application queued meanwhile stay queued for the next attempt */
+static void qp_reset(struct rcp_cli_qp *q)
+{
+	if (q->established)
+		rcp_vb_disconnect(q->id);
+	q->established = false;
+	rcp_ctrl_cancel_owner(q, q);
+	rcp_qp_teardown(q);
+	q->broken = false;
+	q->broken_err = 0;
+	q->retry = false;
+	q->armed = false;
+	q->waiting = false;
+	q->arm_due = false;
+	q->sq_head = 0;
+	q->sq_tail = 0;
+	q->unsig_run = 0;
+	q->sig_outstanding = 0;
+	q->ctrl.ninflight = 0;
+	memset(q->ctrl.inflight, 0, sizeof(q->ctrl.inflight));
+}
+
+/* qp_failed -- this attempt of q failed with err: try again after a pause when retry and time
+ * allow, else connecting fails */
+static void qp_failed(struct rcp_cli_qp *q, int err, bool retry, const char *why)
+{
+	struct rdmacpy_conn *c = q->conn;
+	uint64_t now = rcp_now_ns();
+	unsigned int pause;
+
+	if (q->state == RCP_QP_FAILED || q->state == RCP_QP_BACKOFF || c->connected)
+		return;
+	if (why)
+		rcp_conn_set_error(c, "%s", why);
+	if (!retry || now >= c->connect_deadline_ns) {
+		q->state = RCP_QP_FAILED;
+		connect_fail(c, err, NULL);
+		return;
+	}
+	rcp_dbg(&c->log, "qp %u: attempt %u: %s; trying again", q->idx, q->attempts, c->last_error);
+	qp_reset(q);
+	if (!q->pause_ms)
+		q->pause_ms = PAUSE_MIN_MS;
+	/* spread the retries of many clients refused at once */
+	pause = q->pause_ms / 2 + randombytes_uniform(q->pause_ms);
+	q->retry_at_ns = now + (uint64_t)pause * 1000000ull;
+	if (q->pause_ms < PAUSE_MAX_MS)
+		q->pause_ms *= 2;
+	q->state = RCP_QP_BACKOFF;
+	q->broken_err = err;
+}
+
+/* device_setup -- once the first id is bound to a device: caps, PD, channel, buffers */
+static int device_setup(struct rdmacpy_conn *c, struct rdma_cm_id *id)
+{
+	size_t per_qp = (size_t)(RCP_CLI_RECV_N + RCP_CLI_SEND_N) * RCP_MSG_MAX;
+	int ret;
+
+	c->verbs = id->verbs;
+	ret = rcp_vb_query_caps(id->verbs, id->port_num ? id->port_num : 1, &c->caps);
+	if (ret)
+		return ret;
+	if (!c->pd) {
+		ret = rcp_vb_alloc_pd(id->verbs, &c->pd);
+		if (ret)
+			return ret;
+		c->own_pd = true;
+	} else if (c->pd->context != id->verbs) {
+		return -ENODEV;
+	}
+	ret = rcp_vb_create_comp_channel(id->verbs, &c->cc);
+	if (ret)
+		return ret;
+	ret = rcp_vb_comp_channel_set_nonblock(c->cc);
+	if (ret)
+		return ret;
+	ret = rcp_conn_watch(c, c->cc->fd);
+	if (ret)
+		return ret;
+	c->ctrl_len = per_qp * c->nqp;
+	c->ctrl_mem = aligned_alloc(4096, c->ctrl_len);
+	if (!c->ctrl_mem)
+		return -ENOMEM;
+	memset(c->ctrl_mem, 0, c->ctrl_len);
+	ret = rcp_vb_reg_mr(c->pd, c->ctrl_mem, c->ctrl_len, IBV_ACCESS_LOCAL_WRITE, &c->ctrl_mr);
+	if (ret)
+		return ret;
+	rcp_rcache_init(&c->cache, c->pd, c->opts.cache_mode, c->opts.cache_max_bytes);
+	return 0;
+}
+
+/* on_addr_resolved -- the id knows its device: set the device up once, then the route */
+static void on_addr_resolved(struct rcp_cli_qp *q)
+{
+	struct rdmacpy_conn *c = q->conn;
+	int ret;
+
+	if (c->device[0] && (strcmp(q->id->verbs->device->name, c->device) ||
+			     (c->opts.device_port && q->id->port_num != c->opts.device_port))) {
+		rcp_conn_set_error(c, "the route to %s leaves through %s port %u, not %s port %u",
+				   c->host, q->id->verbs->device->name, q->id->port_num, c->device,
+				   c->opts.device_port);
+		qp_failed(q, -ENODEV, false, NULL);
+		return;
+	}
+	if (!c->verbs) {
+		ret = device_setup(c, q->id);
+		if (ret) {
+			rcp_conn_set_error(c, "device setup failed: %s", strerror(-ret));
+			qp_failed(q, ret, false, NULL);
+			return;
+		}
+	} else if (q->id->verbs != c->verbs) {
+		qp_failed(q, -ENODEV, false, "queue pairs resolved to different devices");
+		return;
+	}
+	ret = rcp_vb_resolve_route(q->id, STEP_MS);
+	if (ret) {
+		qp_failed(q, ret, false, "resolving the route failed");
+		return;
+	}
+	q->state = RCP_QP_RESOLVING_ROUTE;
+}
+
+/* on_route_resolved -- the QP itself, then connect with our private data */
+static void on_route_resolved(struct rcp_cli_qp *q)
+{
+	struct rdmacpy_conn *c = q->conn;
+	struct rcp_cm_private priv = {0};
+	uint8_t pdata[RCP_CM_PRIVATE_LEN];
+	size_t plen;
+	int ret;
+
+	ret = rcp_qp_setup(q);
+	if (ret) {
+		rcp_conn_set_error(c, "setting up the queue pair failed: %s", strerror(-ret));
+		qp_failed(q, ret, false, NULL);
+		return;
+	}
+	rcp_auth_nonce(q->nonce);
+	memcpy(priv.nonce, q->nonce, RCP_NONCE_LEN);
+	priv.version = q->version;
+	priv.flags = c->have_key ? 0 : RCP_CM_F_NO_KEY;
+	ret = rcp_cm_private_encode(&priv, pdata, sizeof(pdata), &plen);
+	if (!ret)
+		ret = rcp_vb_connect(q->id, NULL, pdata, plen);
+	if (ret) {
+		qp_failed(q, ret == -EIO ? -ECONNREFUSED : ret, false, "rdma_connect failed");
+		return;
+	}
+	q->state = RCP_QP_CONNECTING;
+}
+
+/* on_rejected -- why the daemon refused, from the reject's private data; some refusals are
+ * worth another attempt */
+static void on_rejected(struct rcp_cli_qp *q, const struct rdma_cm_event *ev)
+{
+	struct rdmacpy_conn *c = q->conn;
+	struct rcp_cm_reject rej;
+	bool retry = false;
+
+	if (!ev->param.conn.private_data || !ev->param.conn.private_data_len ||
+	    rcp_cm_reject_decode(ev->param.conn.private_data, ev->param.conn.private_data_len,
+				 &rej)) {
+		rcp_conn_set_error(c, "connection rejected (status %d): no daemon listening?",
+				   ev->status);
+		qp_failed(q, -ECONNREFUSED, false, NULL);
+		return;
+	}
+	rcp_conn_set_error(c, "the daemon refused the connection: %s (its version %u)",
+			   rcp_reject_name(rej.reason), rej.version);
+	if (rej.reason == RCP_REJECT_BUSY) {
+		retry = true;
+	} else if (rej.reason == RCP_REJECT_BAD_VERSION && rej.version < q->version &&
+		   rcp_version_ok(rej.version)) {
+		/* an older daemon: speak its version */
+		q->version = rej.version;
+		retry = true;
+	}
+	qp_failed(q, rcp_reject_errno(rej.reason), retry, NULL);
+}
+
+/* rcp_connect_cm_event -- one rdma_cm event, by the state of the QP it names */
+void rcp_connect_cm_event(struct rdmacpy_conn *c, const struct rdma_cm_event *ev)
+{
+	struct rcp_cli_qp *q = ev->id ? ev->id->context : NULL;
+	enum rdma_cm_event_type t = ev->event;
+
+	if (!q || q->conn != c)
+		return;
+	if (q->state == RCP_QP_READY || q->state == RCP_QP_FAILED) {
+		/* the QP is still moved to the error state (rcp_qp_fail disconnects it), so that
+		 * what is in flight comes back flushed instead of waiting for its timeout */
+		if ((t == RDMA_CM_EVENT_DISCONNECTED || t == RDMA_CM_EVENT_DEVICE_REMOVAL) &&
+		    q->established)
+			rcp_conn_fail(c, -ENOTCONN, "the daemon disconnected");
+		return;
+	}
+	switch (t) {
+	case RDMA_CM_EVENT_ADDR_RESOLVED:
+		if (q->state == RCP_QP_RESOLVING_ADDR)
+			on_addr_resolved(q);
+		return;
+	case RDMA_CM_EVENT_ROUTE_RESOLVED:
+		if (q->state == RCP_QP_RESOLVING_ROUTE)
+			on_route_resolved(q);
+		return;
+	case RDMA_CM_EVENT_ESTABLISHED:
+		if (q->state == RCP_QP_CONNECTING) {
+			q->established = true;
+			q->state = RCP_QP_CHALLENGED;
+		}
+		return;
+	case RDMA_CM_EVENT_REJECTED:
+		on_rejected(q, ev);
+		return;
+	case RDMA_CM_EVENT_ADDR_ERROR:
+		rcp_conn_set_error(c, "no route to %s: %s (status %d)", c->host,
+				   rcp_vb_cm_event_str(t), ev->status);
+		qp_failed(q, -ENODEV, false, NULL);
+		return;
+	case RDMA_CM_EVENT_DISCONNECTED:
+		/* closed before it authenticated, without a word: evicted, try again */
+		q->established = false;
+		qp_failed(q, -ECONNRESET, true,
+			  "the daemon closed the connection before "
+			  "authentication");
+		return;
+	case RDMA_CM_EVENT_ROUTE_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+		rcp_conn_set_error(c, "%s (status %d) while %s", rcp_vb_cm_event_str(t), ev->status,
+				   rcp_qp_state_str(q->state));
+		qp_failed(q, -ECONNREFUSED, false, NULL);
+		return;
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		qp_failed(q, -ENODEV, false, "the RDMA device went away");
+		return;
+	default:
+		rcp_dbg(&c->log, "qp %u: ignoring %s", q->idx, rcp_vb_cm_event_str(t));
+		return;
+	}
+}
+
+/* auth_done -- AUTH_OK (check the daemon's proof) or a refusal */
+static bool auth_done(struct rcp_creq *r, const struct rcp_msg *m, int err)
+{
+	struct rcp_cli_qp *q = r->owner;
+	struct rdmacpy_conn *c = q->conn;
+	uint8_t expect[RCP_MAC_LEN];
+
+	if (err) {
+		/* closed or flushed without an ERROR: evicted, not refused */
+		qp_failed(q, err, err == -ENOTCONN, NULL);
+		return true;
+	}
+	if (!(q->caps & RCP_CAP_NO_AUTH)) {
+		rcp_auth_server_mac(&c->key, q->server_nonce, q->nonce, expect);
+		if (!rcp_auth_verify(expect, m->u.auth_ok.mac)) {
+			qp_failed(q, -EKEYREJECTED, false,
+				  "the daemon's MAC is wrong: it does not hold the key");
+			return true;
+		}
+	} else if (c->have_key) {
+		rcp_warn(&c->log, "the daemon runs without authentication: it is not verified");
+	}
+	q->state = RCP_QP_READY;
+	q->pause_ms = 0;
+	check_all_ready(c);
+	return true;
+}
+
+/* rcp_connect_ctrl_msg -- CHALLENGE (answer it with AUTH), or the daemon's closing word */
+void rcp_connect_ctrl_msg(struct rcp_cli_qp *q, const struct rcp_msg *m)
+{
+	struct rdmacpy_conn *c = q->conn;
+	struct rcp_creq *r;
+	struct rcp_msg auth;
+	int err = 0;
+
+	if (m->hdr.type == RCP_MSG_ERROR) {
+		rcp_conn_set_error(c, "%s", m->u.error.text);
+		qp_failed(q, rcp_err_errno(m->u.error.code), false, NULL);
+		return;
+	}
+	if (m->hdr.type != RCP_MSG_CHALLENGE || q->state != RCP_QP_CHALLENGED) {
+		rcp_dbg(&c->log, "qp %u: unexpected %s while %s", q->idx,
+			rcp_msg_type_name(m->hdr.type), rcp_qp_state_str(q->state));
+		return;
+	}
+	memcpy(q->server_nonce, m->u.challenge.nonce, RCP_NONCE_LEN);
+	q->caps = m->u.challenge.caps;
+	if (!(q->caps & RCP_CAP_NO_AUTH) && !c->have_key) {
+		qp_failed(q, -EKEYREJECTED, false, "the daemon requires a key and none was given");
+		return;
+	}
+	rcp_msg_init(&auth, RCP_MSG_AUTH, 0);
+	if (!(q->caps & RCP_CAP_NO_AUTH))
+		rcp_auth_client_mac(&c->key, q->server_nonce, q->nonce, auth.u.auth.mac);
+	r = rcp_creq_new(q, &auth, RCP_MSG_AUTH_OK, 0, rcp_ms_left(c->connect_deadline_ns) + 1,
+			 auth_done, q, q->idx, &err);
+	if (!r) {
+		qp_failed(q, err, false, "cannot build AUTH");
+		return;
+	}
+	/* AUTH goes before anything the application queued meanwhile */
+	r->next = q->ctrl.head;
+	q->ctrl.head = r;
+	if (!q->ctrl.tail)
+		q->ctrl.tail = r;
+	q->state = RCP_QP_AUTHENTICATING;
+	rcp_ctrl_pump(q);
+}
+
+/* qp_start -- an attempt: a fresh id, resolving the address */
+static void qp_start(struct rcp_cli_qp *q)
+{
+	struct rdmacpy_conn *c = q->conn;
+	int ret;
+
+	q->attempts++;
+	c->ctr.connect_attempts++;
+	ret = rcp_vb_create_id(c->ch, q, &q->id);
+	if (!ret)
+		ret = rcp_vb_resolve_addr(q->id, c->have_src ? (struct sockaddr *)&c->src : NULL,
+					  (const struct sockaddr *)&c->dst, STEP_MS);
+	if (ret) {
+		rcp_conn_set_error(c, "resolving %s failed: %s", c->host, strerror(-ret));
+		q->state = RCP_QP_RESOLVING_ADDR;
+		qp_failed(q, ret == -EIO ? -ENODEV : ret, false, NULL);
+		return;
+	}
+	q->state = RCP_QP_RESOLVING_ADDR;
+}
+
+/* address_known -- the daemon's address is in: the device's own one, then every QP starts */
+static void address_known(struct rdmacpy_conn *c)
+{
+	char why[256];
+	unsigned int i;
+	int ret;
+
+	if (c->device[0]) {
+		ret = rcp_device_addr(c->device, c->opts.device_port, c->dst.ss_family, &c->src,
+				      why, sizeof(why));
+		if (ret) {
+			connect_fail(c, ret, why);
+			return;
+		}
+		c->have_src = true;
+	}
+	for (i = 0; i < c->nqp && !c->broken; i++)
+		qp_start(&c->qp[i]);
+}
+
+/* rcp_connect_start -- look the host up, then start every QP */
+int rcp_connect_start(struct rdmacpy_conn *c)
+{
+	char why[256] = "";
+	int fd = -1;
+	int ret;
+
+	c->connect_deadline_ns = rcp_now_ns() + (uint64_t)c->opts.timeout_ms * 1000000ull;
+	ret = rcp_resolve_start(c->host, c->port, &c->dst, &c->resolve, &fd, why, sizeof(why));
+	if (ret) {
+		connect_fail(c, ret == -ENOENT ? -ENODEV : ret, why[0] ? why : "cannot resolve");
+		return 0;
+	}
+	if (c->resolve) {
+		ret = rcp_conn_watch(c, fd);
+		if (ret)
+			return ret;
+		return 0;
+	}
+	address_known(c);
+	return 0;
+}
+
+/* rcp_connect_service -- the lookup's answer, pauses that ended, the deadline */
+void rcp_connect_service(struct rdmacpy_conn *c, uint64_t now)
+{
+	char why[256] = "";
+	unsigned int i;
+	int ret;
+
+	if (c->connected || !c->connect_op)
+		return;
+	if (c->resolve) {
+		ret = rcp_resolve_poll(c->resolve, &c->dst, why, sizeof(why));
+		if (ret == -EINPROGRESS && now < c->connect_deadline_ns)
+			return;
+		rcp_resolve_abandon(&c->resolve);
+		if (ret) {
+			connect_fail(c, ret == -EINPROGRESS ? -ETIMEDOUT : -ENODEV,
+				     ret == -EINPROGRESS ? "timed out resolving the host" : why);
+			return;
+		}
+		address_known(c);
+		return;
+	}
+	for (i = 0; i < c->nqp && c->connect_op; i++) {
+		struct rcp_cli_qp *q = &c->qp[i];
+
+		if (q->state == RCP_QP_BACKOFF && now >= q->retry_at_ns) {
+			if (now >= c->connect_deadline_ns) {
+				q->state = RCP_QP_FAILED;
+				connect_fail(c, q->broken_err ? q->broken_err : -ETIMEDOUT, NULL);
+				return;
+			}
+			qp_start(q);
+		}
+	}
+	if (c->connect_op && now >= c->connect_deadline_ns) {
+		const struct rcp_cli_qp *late = NULL;
+
+		for (i = 0; i < c->nqp; i++)
+			if (c->qp[i].state != RCP_QP_READY && !late)
+				late = &c->qp[i];
+		/* no answer from the network is "cannot reach"; no answer from the daemon once
+		 * connected is a timeout */
+		rcp_conn_set_error(c, "timed out while %s",
+				   late ? rcp_qp_state_str(late->state) : "connecting");
+		connect_fail(c,
+			     late && late->state >= RCP_QP_CHALLENGED ? -ETIMEDOUT : -EHOSTUNREACH,
+			     NULL);
+	}
+}
+
+/* rcp_connect_deadline -- the next look connecting needs without an event */
+uint64_t rcp_connect_deadline(const struct rdmacpy_conn *c)
+{
+	uint64_t d;
+	unsigned int i;
+
+	if (c->connected || !c->connect_op)
+		return UINT64_MAX;
+	d = c->connect_deadline_ns;
+	for (i = 0; i < c->nqp; i++)
+		if (c->qp[i].state == RCP_QP_BACKOFF && c->qp[i].retry_at_ns < d)
+			d = c->qp[i].retry_at_ns;
+	return d;
+}
+
+/* rcp_connect_closing -- stop: the lookup is abandoned, the connect op cancelled */
+void rcp_connect_closing(struct rdmacpy_conn *c)
+{
+	rcp_resolve_abandon(&c->resolve);
+	connect_op_done(c, -ECANCELED);
+}
