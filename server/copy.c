@@ -155,7 +155,7 @@ static int pump(struct rcp_copy *cp, struct rdmacpy_conn *c, const struct rdmacp
 			slot->cp = cp;
 			slot->len = len;
 			slot->busy = true;
-			ret = rdmacpy_submit_write(c, g, next, cp->src + next, (size_t)len,
+			ret = rdmacpy_write_async(c, g, next, cp->src + next, (size_t)len,
 						   write_done, slot, NULL);
 			if (ret) {
 				slot->busy = false;
@@ -166,7 +166,7 @@ static int pump(struct rcp_copy *cp, struct rdmacpy_conn *c, const struct rdmacp
 		}
 		if (!cp->inflight)
 			return 0;
-		ret = rdmacpy_progress(c, COPY_POLL_MS);
+		ret = rdmacpy_conn_progress(c, COPY_POLL_MS);
 		if (ret < 0)
 			return ret;
 	}
@@ -195,7 +195,7 @@ static void *copy_main(void *arg)
 	o.log_level = srv->log.min_level; /* the library's levels are the daemon's */
 
 	what = "connecting to";
-	ret = rdmacpy_connect(cp->dst_host, cp->dst_port, &o, &c);
+	ret = rdmacpy_conn_open(cp->dst_host, cp->dst_port, &o, &c);
 	if (ret) {
 		snprintf(cp->err, sizeof(cp->err), "%s %s:%u: %s", what, cp->dst_host, cp->dst_port,
 			 rdmacpy_strerror(ret));
@@ -205,7 +205,7 @@ static void *copy_main(void *arg)
 		goto out;
 	}
 	what = "opening the destination region on";
-	ret = rdmacpy_open(c, cp->dst, cp->dst_off, cp->length, RDMACPY_RIGHTS_RW, &g);
+	ret = rdmacpy_grant_open(c, cp->dst, cp->dst_off, cp->length, RDMACPY_RIGHTS_RW, &g);
 	if (ret)
 		goto err_close;
 	what = "registering the source for";
@@ -217,7 +217,7 @@ static void *copy_main(void *arg)
 	if (ret)
 		goto err_close;
 	what = "flushing the destination on";
-	ret = rdmacpy_flush(c, g, NULL, 0, cp->length);
+	ret = rdmacpy_grant_flush(g, 0, cp->length);
 	if (ret)
 		goto err_close;
 	rdmacpy_mem_dereg(&m);
@@ -231,7 +231,7 @@ err_close:
 			 cp->dst_port, rdmacpy_strerror(ret),
 			 rdmacpy_conn_last_error(c)[0] ? " (" : "", rdmacpy_conn_last_error(c),
 			 rdmacpy_conn_last_error(c)[0] ? ")" : "");
-	rdmacpy_close(&c);
+	rdmacpy_conn_close(&c);
 out:
 	cp->result = ret;
 	atomic_store(&cp->finished, true);
