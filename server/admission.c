@@ -37,8 +37,8 @@ static struct rcp_session *oldest_pending(struct rcp_server *srv, const char *sr
 }
 
 /* make_room -- evict old if it has had its chance; else say BUSY */
-static int make_room(struct rcp_server *srv, struct rcp_session *old, const char *limit,
-		     uint32_t n, char *why, size_t why_len)
+static int make_room(struct rcp_server *srv, struct rcp_session *old, const char *limit, uint32_t n,
+		     char *why, size_t why_len)
 {
 	uint64_t now = rcp_now_ms();
 
@@ -79,8 +79,7 @@ int rcp_admit(struct rcp_server *srv, const char *src, char *why, size_t why_len
 		return RCP_REJECT_FULL;
 	}
 	if (n >= srv->cfg.max_pending_per_source) {
-		ret = make_room(srv, old, "per source (--max-pending-per-source)", n, why,
-				why_len);
+		ret = make_room(srv, old, "per source (--max-pending-per-source)", n, why, why_len);
 		if (ret)
 			return ret;
 	}
@@ -99,6 +98,7 @@ static void auth_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	srv->cnt.auth_timeouts++;
+	srv->reqstats.auth_failed[RCP_AUTH_FAIL_TIMEOUT]++;
 	rcp_warn(&srv->log, "client %s: did not authenticate within %llu ms: closed", s->peer,
 		 (unsigned long long)srv->cfg.auth_timeout_ms);
 	rcp_session_delete(&s);

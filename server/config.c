@@ -323,6 +323,38 @@ static int parse_region_line(struct rcp_config *cfg, char *rest, char *err, size
 	return ret;
 }
 
+/* rcp_parse_addr_port -- PORT (loopback), or ADDR:PORT */
+int rcp_parse_addr_port(const char *spec, char *addr, size_t addr_cap, uint16_t *port)
+{
+	const char *colon = strrchr(spec, ':');
+	const char *p = colon ? colon + 1 : spec;
+	size_t alen = colon ? (size_t)(colon - spec) : 0;
+	char *end;
+	unsigned long v;
+
+	if (!*p)
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(p, &end, 10);
+	if (errno || *end || v > 65535)
+		return -EINVAL;
+	if (!colon) {
+		/* a port alone: loopback only, the safe default */
+		snprintf(addr, addr_cap, "127.0.0.1");
+	} else {
+		if (alen >= 2 && spec[0] == '[' && spec[alen - 1] == ']') {
+			spec++;
+			alen -= 2;
+		}
+		if (!alen || alen >= addr_cap)
+			return -EINVAL;
+		memcpy(addr, spec, alen);
+		addr[alen] = '\0';
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
 /* set_string -- copy a value into a fixed buffer, refusing what does not fit */
 static int set_string(char *dst, size_t cap, const char *key, const char *val, char *err,
 		      size_t errlen)
@@ -346,6 +378,16 @@ static int apply_key(struct rcp_config *cfg, const char *key, const char *val, c
 		return set_string(cfg->listen, sizeof(cfg->listen), key, val, err, errlen);
 	if (!strcmp(key, "key-file"))
 		return set_string(cfg->key_file, sizeof(cfg->key_file), key, val, err, errlen);
+	if (!strcmp(key, "metrics")) {
+		char addr[RCP_HOSTNAME_MAX];
+		uint16_t port;
+
+		if (rcp_parse_addr_port(val, addr, sizeof(addr), &port)) {
+			set_err(err, errlen, "metrics: '%s' is not PORT or ADDR:PORT", val);
+			return -EINVAL;
+		}
+		return set_string(cfg->metrics, sizeof(cfg->metrics), key, val, err, errlen);
+	}
 	if (!strcmp(key, "pid-file"))
 		return set_string(cfg->pid_file, sizeof(cfg->pid_file), key, val, err, errlen);
 	if (!strcmp(key, "port")) {

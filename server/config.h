@@ -10,17 +10,17 @@
 
 #include "proto/proto.h"
 
-#define RCP_DEFAULT_PORT		  18515
-#define RCP_DEFAULT_MAX_CLIENTS		  64
-#define RCP_DEFAULT_MAX_GRANTS_PER_CLIENT 64
-#define RCP_DEFAULT_MAX_DYNAMIC		  (256ull << 20)
-#define RCP_DEFAULT_WORKERS		  4
-#define RCP_DEFAULT_MAX_JOBS_PER_CLIENT	  4
-#define RCP_DEFAULT_AUTH_TIMEOUT_MS	  5000
-#define RCP_DEFAULT_MAX_PENDING		  16
+#define RCP_DEFAULT_PORT		   18515
+#define RCP_DEFAULT_MAX_CLIENTS		   64
+#define RCP_DEFAULT_MAX_GRANTS_PER_CLIENT  64
+#define RCP_DEFAULT_MAX_DYNAMIC		   (256ull << 20)
+#define RCP_DEFAULT_WORKERS		   4
+#define RCP_DEFAULT_MAX_JOBS_PER_CLIENT	   4
+#define RCP_DEFAULT_AUTH_TIMEOUT_MS	   5000
+#define RCP_DEFAULT_MAX_PENDING		   16
 #define RCP_DEFAULT_MAX_PENDING_PER_SOURCE 8
-#define RCP_DEFAULT_KEEPALIVE_MS	  10000
-#define RCP_HOSTNAME_MAX		  256
+#define RCP_DEFAULT_KEEPALIVE_MS	   10000
+#define RCP_HOSTNAME_MAX		   256
 
 /* Where grants' windows are bound (grant.c, mw_probe.c). */
 enum rcp_grant_mode {
@@ -48,20 +48,21 @@ struct rcp_config {
 	size_t nregions;
 	uint32_t max_clients; /* authenticated connections at once */
 	uint32_t max_grants_per_client;
-	uint32_t max_jobs_per_client;	    /* long requests (CHECKSUM, FLUSH, ...) at once */
-	uint32_t workers;		    /* threads that run long requests */
-	uint64_t auth_timeout_ms;	    /* a connection must authenticate within this */
-	uint32_t max_pending;		    /* unauthenticated connections at once */
-	uint32_t max_pending_per_source;    /* of which from one address */
-	uint32_t max_per_source;	    /* connections of any kind from one address; 0: any */
+	uint32_t max_jobs_per_client;	 /* long requests (CHECKSUM, FLUSH, ...) at once */
+	uint32_t workers;		 /* threads that run long requests */
+	uint64_t auth_timeout_ms;	 /* a connection must authenticate within this */
+	uint32_t max_pending;		 /* unauthenticated connections at once */
+	uint32_t max_pending_per_source; /* of which from one address */
+	uint32_t max_per_source;	 /* connections of any kind from one address; 0: any */
 	enum rcp_grant_mode grant_mode;
 	uint64_t keepalive_ms; /* probe a session quiet for this long; 0: never */
-	uint64_t max_dynamic; /* bytes all CREATEd regions may hold together */
+	uint64_t max_dynamic;  /* bytes all CREATEd regions may hold together */
 	bool allow_create;
 	int log_level; /* enum rcp_log_level */
 	bool syslog;
 	char pid_file[PATH_MAX];
-	int ready_fd; /* -1: print "rdmacpyd: ready" on stderr instead */
+	int ready_fd;			    /* -1: print "rdmacpyd: ready" on stderr instead */
+	char metrics[RCP_HOSTNAME_MAX + 8]; /* "ADDR:PORT" or "PORT" of /metrics; "": none */
 };
 
 /* rcp_config_init -- defaults: port 18515, auth required, no regions, info logging */
@@ -70,9 +71,12 @@ void rcp_config_init(struct rcp_config *cfg);
 /* rcp_config_fini -- free the region list; the struct may be initialised again */
 void rcp_config_fini(struct rcp_config *cfg);
 
-
 /* rcp_parse_u32 -- a decimal count in [min, max]; -EINVAL or -ERANGE */
 int rcp_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+
+/* rcp_parse_addr_port -- "PORT" (then 127.0.0.1: loopback only) or "ADDR:PORT" ("[v6]:PORT")
+ * into addr and port; -EINVAL */
+int rcp_parse_addr_port(const char *spec, char *addr, size_t addr_cap, uint16_t *port);
 
 /* rcp_parse_bool -- yes/no, true/false, on/off, 1/0; -EINVAL otherwise */
 int rcp_parse_bool(const char *s, bool *out);

@@ -103,6 +103,7 @@ static bool grant_free(struct rcp_session *s, struct rcp_grant *g, uint32_t repl
 	TAILQ_REMOVE(&s->grants, g, link);
 	s->ngrants--;
 	g->region->ngrants--;
+	rcp_region_unused(s->srv, g->region);
 	srv->cnt.grants_active--;
 	free(g);
 	return deferred;
@@ -167,9 +168,9 @@ static void bind_window(struct rcp_session *s, struct rcp_grant *g)
 				   strerror(-ret));
 		return;
 	}
-	g->rkey = rcp_vb_wr_bind_mw(&wr, RCP_WR_ID(RCP_WR_BIND, g->id), g->mw, g->mr ? g->mr : r->mr,
-				    (uint64_t)(uintptr_t)r->addr + g->offset, g->length,
-				    rcp_grant_mw_access(g->rights));
+	g->rkey = rcp_vb_wr_bind_mw(&wr, RCP_WR_ID(RCP_WR_BIND, g->id), g->mw,
+				    g->mr ? g->mr : r->mr, (uint64_t)(uintptr_t)r->addr + g->offset,
+				    g->length, rcp_grant_mw_access(g->rights));
 	ret = rcp_vb_post_send(s->id->qp, &wr, NULL);
 	if (ret) {
 		grant_free(s, g, 0);

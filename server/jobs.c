@@ -75,16 +75,19 @@ struct rcp_session *rcp_req_finish(struct rcp_req *q)
 		if (q->counted)
 			s->nlong--;
 	}
-	if (q->region)
+	if (q->region) {
 		q->region->njobs--;
+		rcp_region_unused(q->srv, q->region);
+	}
 	return s;
 }
 
 /* refuse_result -- answer a failed request with the error its work met */
 static void refuse_result(struct rcp_session *s, struct rcp_req *q, const char *what)
 {
-	rcp_session_refuse(s, q->req_id, q->result == -ECANCELED ? RCP_ERR_SHUTDOWN
-								 : rcp_err_from_errno(q->result),
+	rcp_session_refuse(s, q->req_id,
+			   q->result == -ECANCELED ? RCP_ERR_SHUTDOWN
+						   : rcp_err_from_errno(q->result),
 			   "%s %s: %s", q->job.what, what, strerror(-q->result));
 }
 
@@ -190,8 +193,7 @@ static void flush_work(struct rcp_job *job)
 {
 	struct rcp_req *q = (struct rcp_req *)job;
 
-	q->result = rcp_region_flush(q->region, q->offset, q->length, &job->cancel,
-				     &q->done_bytes);
+	q->result = rcp_region_flush(q->region, q->offset, q->length, &job->cancel, &q->done_bytes);
 }
 
 /* flush_done -- count, log and answer */
@@ -342,7 +344,7 @@ void rcp_req_create(struct rcp_session *s, const struct rcp_msg *m)
 				   "CREATE %s: not enabled (--allow-create)", c->name);
 		return;
 	}
-	if (rcp_region_find(srv, c->name) || rcp_req_name_reserved(srv, c->name)) {
+	if (rcp_region_name_taken(srv, c->name)) {
 		rcp_session_refuse(s, m->hdr.req_id, RCP_ERR_EXIST, "CREATE %s: name taken",
 				   c->name);
 		return;

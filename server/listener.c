@@ -79,6 +79,10 @@ static void reject(struct rcp_server *srv, struct rdma_cm_id *id, const char *pe
 	int ret;
 
 	srv->cnt.refusals++;
+	if ((unsigned int)reason <= RCP_REJECT_MAX)
+		srv->reqstats.refused[reason]++;
+	if (reason == RCP_REJECT_NEED_KEY)
+		srv->reqstats.auth_failed[RCP_AUTH_FAIL_NO_KEY]++;
 	rcp_log(&srv->log, reason == RCP_REJECT_BUSY ? RCP_LOG_INFO : RCP_LOG_WARN,
 		"refused connection from %s: %s (%s)", peer, why, rcp_reject_name(rj.reason));
 	ret = rcp_cm_reject_encode(&rj, pdata, sizeof(pdata), &len);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* main.c -- rdmacpyd: options, startup, the event loop, signals and orderly shutdown */
+/* main.c -- rdmacpyd: startup, the event loop, signals and orderly shutdown */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,7 +16,11 @@
 #include "server/grant.h"
 #include "server/keepalive.h"
 #include "server/listener.h"
+#include "server/metrics.h"
 #include "server/mw_probe.h"
+#include "server/notify.h"
+#include "server/options.h"
+#include "server/reload.h"
 #include "server/worker.h"
 #include "server/region.h"
 #include "server/server.h"
@@ -25,90 +29,6 @@
 
 #define DRAIN_GRACE_S 3
 
-enum {
-	OPT_NO_AUTH = 256,
-	OPT_MAX_CLIENTS,
-	OPT_MAX_GRANTS,
-	OPT_MAX_DYNAMIC,
-	OPT_ALLOW_CREATE,
-	OPT_SYSLOG,
-	OPT_PID_FILE,
-	OPT_READY_FD,
-	OPT_VERSION,
-	OPT_CLUSTER_KEY,
-	OPT_MAX_JOBS,
-	OPT_WORKERS,
-	OPT_AUTH_TIMEOUT,
-	OPT_MAX_PENDING,
-	OPT_MAX_PENDING_SOURCE,
-	OPT_MAX_PER_SOURCE,
-	OPT_GRANT_MODE,
-	OPT_KEEPALIVE,
-};
-
-static const char usage_text[] =
-	"usage: rdmacpyd --listen ADDR [options]\n"
-	"Serve named memory regions over RDMA: clients get windows (grants) onto them and move\n"
-	"the bytes with one-sided RDMA READ/WRITE.\n"
-	"\n"
-	"  -l, --listen ADDR            address of the RDMA device to serve on (required)\n"
-	"  -p, --port N                 rdma_cm port (default 18515; 0 picks a free one)\n"
-	"  -k, --key-file F             pre-shared key, a file of mode 0600 (or 0400)\n"
-	"      --no-auth                accept clients without a key (logged as a warning)\n"
-	"      --cluster-key-file F     key COPY presents to other daemons (default: --key-file)\n"
-	"  -r, --region SPEC            serve a region; SPEC is one of\n"
-	"                                 NAME:anon:SIZE[:ro|rw]    anonymous memory\n"
-	"                                 NAME:huge:SIZE[:ro|rw]    huge pages (nr_hugepages)\n"
-	"                                 NAME:file:PATH[:SIZE][:ro|rw]  a file, MAP_SHARED;\n"
-	"                                 created or extended to SIZE when given\n"
-	"  -c, --config FILE            read settings from FILE (see below)\n"
-	"      --max-clients N          authenticated clients at once (default 64)\n"
-	"      --max-grants-per-client N  grants one client may hold (default 64)\n"
-	"      --max-jobs-per-client N  long requests (CHECKSUM, FLUSH, CREATE, DESTROY, COPY)\n"
-	"                               one client may have running (default 4; more: BUSY)\n"
-	"      --workers N              threads running long requests (default 4)\n"
-	"      --auth-timeout T         close a connection not authenticated within T\n"
-	"                               (default 5s; ms, s, m suffixes)\n"
-	"      --max-pending N          connections authenticating at once (default 16);\n"
-	"                               they never take a --max-clients slot\n"
-	"      --max-pending-per-source N  of which from one address (default 8)\n"
-	"      --max-per-source N       connections of any kind from one address (default 0:\n"
-	"                               no limit)\n"
-	"      --grant-mode auto|per-grant  auto (default): bind each grant's window on the\n"
-	"                               region's registration when a startup self-test shows\n"
-	"                               the device enforces window bounds, else register each\n"
-	"                               grant's range; per-grant: always register the range\n"
-	"      --keepalive T            probe a client nothing was heard from for T, and close\n"
-	"                               its session if its side is gone (default 10s; 0: off)\n"
-	"      --max-dynamic-memory SIZE  bytes CREATE may allocate in all (default 256MiB)\n"
-	"      --allow-create           let clients CREATE and DESTROY anonymous regions\n"
-	"  -v, --verbose                log debug detail (every grant, every event)\n"
-	"  -q, --quiet                  log warnings and errors only\n"
-	"      --syslog                 log to syslog instead of stderr\n"
-	"      --pid-file F             write the process id to F\n"
-	"      --ready-fd N             when serving, write \"ready PORT\\n\" to fd N and close "
-	"it\n"
-	"                               (otherwise \"rdmacpyd: ready\" is printed on stderr)\n"
-	"  -h, --help                   this text\n"
-	"\n"
-	"SIZE is bytes, or with K/M/G/T or KiB/MiB/GiB/TiB (all powers of 1024). Rights default\n"
-	"to rw. Options apply in order, so a flag after --config overrides the file.\n"
-	"\n"
-	"Config file: one setting per line, '#' starts a comment:\n"
-	"  listen = ADDR              port = N                 key-file = F\n"
-	"  no-auth = yes|no           max-clients = N          max-grants-per-client = N\n"
-	"  max-jobs-per-client = N    workers = N              auth-timeout = T\n"
-	"  max-pending = N            max-pending-per-source = N  max-per-source = N\n"
-	"  grant-mode = auto|per-grant  keepalive = T\n"
-	"  max-dynamic-memory = SIZE  allow-create = yes|no    log-level = debug|info|warn|error\n"
-	"  syslog = yes|no            pid-file = F\n"
-	"  region NAME anon SIZE [ro|rw]\n"
-	"  region NAME huge SIZE [ro|rw]\n"
-	"  region NAME file PATH [SIZE] [ro|rw]\n"
-	"\n"
-	"Signals: SIGTERM/SIGINT shut down gracefully (grants revoked, clients disconnected, file\n"
-	"regions synced, exit 0); SIGHUP is logged and ignored (no reload).\n";
-
 /* rcp_now_ms -- monotonic milliseconds */
 uint64_t rcp_now_ms(void)
 {
@@ -116,149 +36,6 @@ uint64_t rcp_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* usage_error -- one line on stderr, then a pointer to --help */
-static int usage_error(const char *msg)
-{
-	fprintf(stderr, "rdmacpyd: %s\nTry 'rdmacpyd --help'.\n", msg);
-	return -EINVAL;
-}
-
-/* parse_args -- flags and config files into cfg, in order; 1 when --help/--version ran */
-static int parse_args(struct rcp_config *cfg, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"port", required_argument, NULL, 'p'},
-		{"key-file", required_argument, NULL, 'k'},
-		{"no-auth", no_argument, NULL, OPT_NO_AUTH},
-		{"cluster-key-file", required_argument, NULL, OPT_CLUSTER_KEY},
-		{"region", required_argument, NULL, 'r'},
-		{"config", required_argument, NULL, 'c'},
-		{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
-		{"max-grants-per-client", required_argument, NULL, OPT_MAX_GRANTS},
-		{"max-dynamic-memory", required_argument, NULL, OPT_MAX_DYNAMIC},
-		{"max-jobs-per-client", required_argument, NULL, OPT_MAX_JOBS},
-		{"workers", required_argument, NULL, OPT_WORKERS},
-		{"auth-timeout", required_argument, NULL, OPT_AUTH_TIMEOUT},
-		{"max-pending", required_argument, NULL, OPT_MAX_PENDING},
-		{"max-pending-per-source", required_argument, NULL, OPT_MAX_PENDING_SOURCE},
-		{"max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE},
-		{"grant-mode", required_argument, NULL, OPT_GRANT_MODE},
-		{"keepalive", required_argument, NULL, OPT_KEEPALIVE},
-		{"allow-create", no_argument, NULL, OPT_ALLOW_CREATE},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"syslog", no_argument, NULL, OPT_SYSLOG},
-		{"pid-file", required_argument, NULL, OPT_PID_FILE},
-		{"ready-fd", required_argument, NULL, OPT_READY_FD},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
-	};
-	struct rcp_region_spec spec;
-	char err[512];
-	char line[PATH_MAX + 64];
-	uint32_t u;
-	int c;
-	int ret;
-
-	while ((c = getopt_long(argc, argv, "l:p:k:r:c:vqh", opts, NULL)) != -1) {
-		ret = 0;
-		err[0] = '\0';
-		switch (c) {
-		case 'l':
-		case 'p':
-		case 'k':
-		case OPT_MAX_CLIENTS:
-		case OPT_MAX_GRANTS:
-		case OPT_MAX_DYNAMIC:
-		case OPT_MAX_JOBS:
-		case OPT_WORKERS:
-		case OPT_AUTH_TIMEOUT:
-		case OPT_MAX_PENDING:
-		case OPT_MAX_PENDING_SOURCE:
-		case OPT_MAX_PER_SOURCE:
-		case OPT_GRANT_MODE:
-		case OPT_KEEPALIVE:
-		case OPT_PID_FILE: {
-			/* the same code as the config file, so both spell settings alike: the
-			 * long option's name is the config key */
-			const char *key = NULL;
-			size_t k;
-
-			for (k = 0; opts[k].name; k++)
-				if (opts[k].val == c)
-					key = opts[k].name;
-			snprintf(line, sizeof(line), "%s = %s", key, optarg);
-			ret = rcp_config_parse_line(cfg, line, err, sizeof(err));
-			break;
-		}
-		case OPT_NO_AUTH:
-			cfg->no_auth = true;
-			break;
-		case OPT_CLUSTER_KEY:
-			if (snprintf(cfg->cluster_key_file, sizeof(cfg->cluster_key_file), "%s",
-				     optarg) >= (int)sizeof(cfg->cluster_key_file))
-				snprintf(err, sizeof(err), "--cluster-key-file: path too long");
-			ret = err[0] ? -ENAMETOOLONG : 0;
-			break;
-		case OPT_ALLOW_CREATE:
-			cfg->allow_create = true;
-			break;
-		case OPT_SYSLOG:
-			cfg->syslog = true;
-			break;
-		case 'r':
-			ret = rcp_parse_region_spec(optarg, &spec, err, sizeof(err));
-			if (!ret) {
-				ret = rcp_config_add_region(cfg, &spec);
-				if (ret == -EEXIST)
-					snprintf(err, sizeof(err), "region %s given twice",
-						 spec.name);
-			}
-			break;
-		case 'c':
-			ret = rcp_config_load(cfg, optarg, err, sizeof(err));
-			break;
-		case 'v':
-			cfg->log_level = RCP_LOG_DEBUG;
-			break;
-		case 'q':
-			cfg->log_level = RCP_LOG_WARN;
-			break;
-		case OPT_READY_FD:
-			ret = rcp_parse_u32(optarg, 0, 65535, &u);
-			if (ret)
-				snprintf(err, sizeof(err), "--ready-fd: bad descriptor '%s'",
-					 optarg);
-			else
-				cfg->ready_fd = (int)u;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 1;
-		case OPT_VERSION:
-			printf("rdmacpyd protocol %d\n", RCP_PROTO_VERSION);
-			return 1;
-		default:
-			return usage_error("bad option");
-		}
-		if (ret)
-			return usage_error(err[0] ? err : strerror(-ret));
-	}
-	if (optind < argc) {
-		snprintf(err, sizeof(err), "unexpected argument '%s'", argv[optind]);
-		return usage_error(err);
-	}
-	if (!cfg->listen[0])
-		return usage_error("--listen ADDR is required: the address picks the device");
-	if (cfg->no_auth && cfg->key_file[0])
-		return usage_error("--key-file and --no-auth exclude each other");
-	if (!cfg->no_auth && !cfg->key_file[0])
-		return usage_error("give --key-file F, or --no-auth to run without keys");
-	return 0;
 }
 
 /* drain_timeout_cb -- clients that ignored the disconnect are cut off */
@@ -285,6 +62,7 @@ void rcp_server_shutdown(struct rcp_server *srv, const char *why)
 		return;
 	}
 	srv->shutting_down = true;
+	rcp_notify_stopping(srv, why);
 	rcp_copy_cancel_all(srv);
 	rcp_info(&srv->log,
 		 "shutting down (%s): refusing new clients and grants, revoking grants, "
@@ -317,8 +95,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
-		rcp_warn(&srv->log, "SIGHUP: configuration reload is not supported; restart "
-				    "rdmacpyd to apply changes (still running)");
+		rcp_reload(srv);
 		return;
 	}
 	rcp_server_shutdown(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -362,6 +139,7 @@ static void announce_ready(struct rcp_server *srv)
 		 !srv->use_mw	     ? "region MR rkeys (no MW support)"
 		 : srv->mr_per_grant ? "type-2 memory windows, an MR per grant"
 				     : "type-2 memory windows on the region MR");
+	rcp_notify_ready(srv);
 	if (srv->cfg.ready_fd < 0) {
 		fprintf(stderr, "rdmacpyd: ready\n");
 		return;
@@ -490,6 +268,14 @@ static int server_start(struct rcp_server *srv)
 	ret = load_regions(srv);
 	if (ret)
 		return ret;
+	if (srv->cfg.metrics[0]) {
+		ret = rcp_parse_addr_port(srv->cfg.metrics, srv->metrics_addr,
+					  sizeof(srv->metrics_addr), &srv->metrics_port);
+		if (!ret)
+			ret = rcp_metrics_start(srv);
+		if (ret)
+			return ret;
+	}
 	return write_pid_file(srv);
 }
 
@@ -499,11 +285,19 @@ static void server_stop(struct rcp_server *srv)
 	struct rcp_session *s;
 	int ret;
 
+	rcp_metrics_stop(srv);
 	while ((s = LIST_FIRST(&srv->sessions)))
 		rcp_session_delete(&s);
 	/* copies and long requests read the regions: they end before the regions go */
 	rcp_copy_stop_all(srv);
 	rcp_workers_delete(&srv->workers);
+	/* regions a reload removed while they were in use: nothing uses them any more */
+	while (!LIST_EMPTY(&srv->retiring)) {
+		struct rcp_region *r = LIST_FIRST(&srv->retiring);
+
+		LIST_REMOVE(r, retire_link);
+		rcp_region_delete(srv, &r);
+	}
 	rcp_keepalive_stop(srv);
 	rcp_listener_stop(srv);
 	while (srv->nregions) {
@@ -544,8 +338,11 @@ int main(int argc, char **argv)
 	LIST_INIT(&srv.sessions);
 	LIST_INIT(&srv.copies);
 	LIST_INIT(&srv.creates);
+	LIST_INIT(&srv.retiring);
+	srv.argc = argc;
+	srv.argv = argv;
 	rcp_config_init(&srv.cfg);
-	ret = parse_args(&srv.cfg, argc, argv);
+	ret = rcp_options_parse(&srv.cfg, argc, argv);
 	if (ret) {
 		rcp_config_fini(&srv.cfg);
 		return ret > 0 ? 0 : 2;

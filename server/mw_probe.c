@@ -53,8 +53,7 @@ enum rcp_mw_bounds rcp_mw_probe_decide(const struct rcp_mw_probe_result *r)
 }
 
 /* wait_wc -- poll cq until the completion of wr_id, or the deadline; its status */
-static int wait_wc(struct ibv_cq *cq, uint64_t wr_id, uint64_t deadline,
-		   enum ibv_wc_status *status)
+static int wait_wc(struct ibv_cq *cq, uint64_t wr_id, uint64_t deadline, enum ibv_wc_status *status)
 {
 	struct timespec nap = {.tv_nsec = 100000};
 	struct ibv_wc wc;

@@ -30,9 +30,9 @@ enum rcp_mw_bounds {
 
 /* What the probe's two reads came back with. */
 struct rcp_mw_probe_result {
-	int bind_status;    /* the bind's completion: 0 or -errno */
-	int inside_status;  /* the read inside the window: 0 or -errno */
-	int outside_status; /* the read just before the window: 0 or -errno */
+	int bind_status;	       /* the bind's completion: 0 or -errno */
+	int inside_status;	       /* the read inside the window: 0 or -errno */
+	int outside_status;	       /* the read just before the window: 0 or -errno */
 	enum ibv_wc_status outside_wc; /* its completion status */
 };
 

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "server/check.h"
+#include "server/jobs.h"
+#include "server/worker.h"
 
 #define DEFAULT_HUGE_PAGE (2ull << 20)
 
@@ -95,9 +97,9 @@ int rcp_region_new(struct rcp_server *srv, const struct rcp_region_spec *spec, b
 		rcp_info(&srv->log, "region %s: file %s, %llu bytes from %s (%s, %s%s)", r->name,
 			 rcp_rights_str(r->rights), (unsigned long long)r->size, spec->path,
 			 r->fstype, rcp_backing_str(r->backing),
-			 r->backing == RCP_BACK_STAGED
-				 ? (r->writeback ? ": FLUSH writes it back" : ", never written back")
-				 : "");
+			 r->backing == RCP_BACK_STAGED ? (r->writeback ? ": FLUSH writes it back"
+								       : ", never written back")
+						       : "");
 	else
 		rcp_info(&srv->log, "region %s: %s %s, %llu bytes", r->name, rcp_kind_str(r->kind),
 			 rcp_rights_str(r->rights), (unsigned long long)r->size);
@@ -177,4 +179,66 @@ void rcp_region_remove(struct rcp_server *srv, struct rcp_region *r)
 		srv->nregions--;
 		return;
 	}
+}
+
+/* retire_job -- a retiring region's memory goes on a worker: deregistering and unmapping take
+ * time that grows with its size */
+struct retire_job {
+	struct rcp_job job;
+	struct rcp_server *srv;
+	struct rcp_region *r;
+	char name[RCP_NAME_MAX];
+};
+
+static void retire_work(struct rcp_job *job)
+{
+	struct retire_job *rj = (struct retire_job *)job;
+
+	rcp_region_delete(rj->srv, &rj->r);
+}
+
+static void retire_done(struct rcp_job *job)
+{
+	struct retire_job *rj = (struct retire_job *)job;
+
+	/* a pool that stopped before running it: the loop is done serving, do it here */
+	if (!job->ran)
+		rcp_region_delete(rj->srv, &rj->r);
+	rcp_info(&rj->srv->log, "region %s: removed (its last user is gone)", rj->name);
+	free(rj);
+}
+
+/* rcp_region_unused -- free a retiring region once nothing uses it */
+void rcp_region_unused(struct rcp_server *srv, struct rcp_region *r)
+{
+	struct retire_job *rj;
+
+	if (!r->retiring || rcp_region_busy(r))
+		return;
+	LIST_REMOVE(r, retire_link);
+	r->retiring = false;
+	rj = calloc(1, sizeof(*rj));
+	if (rj) {
+		rj->srv = srv;
+		rj->r = r;
+		snprintf(rj->name, sizeof(rj->name), "%s", r->name);
+		rcp_job_init(&rj->job, "REMOVE", NULL, retire_work, retire_done);
+		if (srv->workers && rcp_workers_submit(srv->workers, &rj->job) == 0)
+			return;
+		free(rj);
+	}
+	rcp_region_delete(srv, &r);
+}
+
+/* rcp_region_name_taken -- in the list, retiring, or reserved by a running CREATE */
+bool rcp_region_name_taken(struct rcp_server *srv, const char *name)
+{
+	const struct rcp_region *r;
+
+	if (rcp_region_find(srv, name) || rcp_req_name_reserved(srv, name))
+		return true;
+	LIST_FOREACH(r, &srv->retiring, retire_link)
+	if (!strcmp(r->name, name))
+		return true;
+	return false;
 }

@@ -38,18 +38,22 @@ struct rcp_region {
 	enum rcp_rights rights; /* the most a grant on it may have */
 	bool dynamic;		/* made by CREATE: DESTROY may remove it */
 	enum rcp_backing backing;
-	bool writeback; /* STAGED and the file is writable: FLUSH and exit write to it */
-	char fstype[16];	 /* file regions: the filesystem, for logs */
-	char path[PATH_MAX];	 /* file regions: the file */
+	bool writeback;	     /* STAGED and the file is writable: FLUSH and exit write to it */
+	char fstype[16];     /* file regions: the filesystem, for logs */
+	char path[PATH_MAX]; /* file regions: the file */
 	uint8_t *addr;
 	uint64_t size;	   /* bytes served */
 	uint64_t map_size; /* bytes mapped (size rounded up to the page or huge page) */
 	int fd;		   /* file regions, else -1 */
 	struct ibv_mr *mr;
-	uint8_t *dirty; /* STAGED with writeback: one bit per RCP_REGION_DIRTY_CHUNK granted rw */
+	uint8_t *dirty;	  /* STAGED with writeback: one bit per RCP_REGION_DIRTY_CHUNK granted rw */
 	uint32_t ngrants; /* grants of all sessions on this region */
 	uint32_t ncopies; /* third-party copies reading it */
 	uint32_t njobs;	  /* long requests (FLUSH, CHECKSUM, ...) using it */
+	/* removed by a reload: out of the list, no new grants or requests; freed once the
+	 * grants, copies and requests above are gone (reload.c) */
+	bool retiring;
+	LIST_ENTRY(rcp_region) retire_link;
 };
 
 /* rcp_region_new -- map (or stage) and register a region as spec says. Errors are logged with
@@ -62,6 +66,13 @@ int rcp_region_new(struct rcp_server *srv, const struct rcp_region_spec *spec, b
  * Windows bound to it must be gone (dereg fails otherwise, and the region is then leaked,
  * logged). Takes time that grows with the size. */
 void rcp_region_delete(struct rcp_server *srv, struct rcp_region **rp);
+
+/* rcp_region_unused -- a grant, copy or request of r ended: a retiring region nobody uses any
+ * more goes now (its memory on a worker) */
+void rcp_region_unused(struct rcp_server *srv, struct rcp_region *r);
+
+/* rcp_region_name_taken -- name is a region's, or a retiring region's, or being created */
+bool rcp_region_name_taken(struct rcp_server *srv, const char *name);
 
 /* rcp_region_find -- region by name, or NULL */
 struct rcp_region *rcp_region_find(struct rcp_server *srv, const char *name);

@@ -15,8 +15,10 @@
 #include "common/verbs.h"
 #include "proto/proto.h"
 #include "server/config.h"
+#include "server/reqstats.h"
 
 struct rcp_copy;
+struct rcp_metrics;
 struct rcp_region;
 struct rcp_req;
 struct rcp_session;
@@ -25,6 +27,7 @@ struct rcp_workers;
 LIST_HEAD(rcp_session_list, rcp_session);
 LIST_HEAD(rcp_copy_list, rcp_copy);
 LIST_HEAD(rcp_req_list, rcp_req);
+LIST_HEAD(rcp_region_list, rcp_region);
 
 /* Counters the daemon keeps itself; STAT adds the ones it computes (stats.c). */
 struct rcp_counters {
@@ -72,8 +75,12 @@ struct rcp_server {
 
 	struct rcp_region **regions; /* in LIST order */
 	size_t nregions;
-	uint64_t bytes_dynamic;	     /* of CREATEd regions, those being created included */
-	struct rcp_req_list creates; /* CREATEs running: their names are taken */
+	uint64_t bytes_dynamic;		 /* of CREATEd regions, those being created included */
+	struct rcp_req_list creates;	 /* CREATEs running: their names are taken */
+	struct rcp_region_list retiring; /* removed by a reload, still in use (reload.c) */
+	uint32_t nadding;		 /* regions a reload is mapping on the workers */
+	int argc;			 /* the command line, read again by a reload */
+	char **argv;
 
 	struct rcp_session_list sessions;
 	uint32_t nsessions; /* all of them, pending ones included */
@@ -88,6 +95,10 @@ struct rcp_server {
 	uint64_t start_ms;
 	char listen_str[RCP_HOSTNAME_MAX + 8];
 	struct rcp_counters cnt;
+	struct rcp_reqstats reqstats; /* for /metrics */
+	struct rcp_metrics *metrics;  /* the HTTP endpoint, if --metrics */
+	char metrics_addr[RCP_HOSTNAME_MAX];
+	uint16_t metrics_port;
 };
 
 /* rcp_now_ms -- monotonic milliseconds */

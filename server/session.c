@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "server/admission.h"
 #include "server/copy.h"
 #include "server/grant.h"
@@ -87,6 +88,38 @@ static int free_slot(struct rcp_session *s)
 	return -1;
 }
 
+/* track_start -- a request arrived: remember when, for its latency */
+static void track_start(struct rcp_session *s, const struct rcp_msg *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < RCP_MAX_OUTSTANDING; i++) {
+		if (!s->track[i].type) {
+			s->track[i].req_id = m->hdr.req_id;
+			s->track[i].type = m->hdr.type;
+			s->track[i].t0_ns = rcp_mono_ns();
+			return;
+		}
+	}
+	/* more than the protocol allows in flight: the request is refused anyway */
+}
+
+/* track_end -- an answer leaves: the request's latency and outcome go to the metrics */
+static void track_end(struct rcp_session *s, const struct rcp_msg *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < RCP_MAX_OUTSTANDING; i++) {
+		if (s->track[i].type && s->track[i].req_id == m->hdr.req_id) {
+			rcp_reqstats_observe(&s->srv->reqstats, s->track[i].type,
+					     (double)(rcp_mono_ns() - s->track[i].t0_ns) / 1e9,
+					     m->hdr.type != RCP_MSG_ERROR);
+			s->track[i].type = 0;
+			return;
+		}
+	}
+}
+
 /* send_msg -- encode and SEND m now, or queue it behind the replies in flight */
 static int send_msg(struct rcp_session *s, const struct rcp_msg *m, unsigned int flags)
 {
@@ -97,6 +130,8 @@ static int send_msg(struct rcp_session *s, const struct rcp_msg *m, unsigned int
 
 	if (s->state == RCP_SESSION_CLOSED || !s->id->qp)
 		return -ENOTCONN;
+	if (flags & SEND_F_ANSWER)
+		track_end(s, m);
 	slot = free_slot(s);
 	if (slot < 0) {
 		b = malloc(sizeof(*b));
@@ -282,6 +317,7 @@ static void do_auth(struct rcp_session *s, const struct rcp_msg *m)
 		rcp_auth_client_mac(&srv->key, s->server_nonce, s->client_nonce, expect);
 		if (!rcp_auth_verify(expect, m->u.auth.mac)) {
 			srv->cnt.auth_failures++;
+			srv->reqstats.auth_failed[RCP_AUTH_FAIL_WRONG_KEY]++;
 			rcp_session_fail(s, m->hdr.req_id, RCP_ERR_AUTH,
 					 "authentication failed: wrong key");
 			return;
@@ -337,6 +373,7 @@ static void on_message(struct rcp_session *s, const uint8_t *buf, size_t len)
 		return;
 	}
 	s->srv->cnt.requests++;
+	track_start(s, &m);
 	rcp_handle_request(s, &m);
 }
 
@@ -409,8 +446,8 @@ static void cq_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* rcp_session_new -- everything a connection needs before it is accepted */
-int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id,
-		    const struct rcp_session_peer *p, struct rcp_session **sp)
+int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id, const struct rcp_session_peer *p,
+		    struct rcp_session **sp)
 {
 	const size_t buf_len = (size_t)(RCP_SESSION_NRECV + RCP_SESSION_NSEND) * RCP_MSG_MAX;
 	struct ibv_qp_init_attr attr;

@@ -75,6 +75,12 @@ struct rcp_session {
 	unsigned int send_flags[RCP_SESSION_NSEND]; /* 0: buffer free */
 	struct rcp_backlog_list backlog;
 	unsigned int inflight; /* requests received whose answer has not left yet */
+	/* the requests in flight, for their latency (/metrics): type 0 is a free entry */
+	struct {
+		uint32_t req_id;
+		enum rcp_msg_type type;
+		uint64_t t0_ns;
+	} track[RCP_MAX_OUTSTANDING];
 	bool disconnecting;
 
 	struct rcp_grant_list grants;
@@ -84,8 +90,8 @@ struct rcp_session {
 	struct rcp_req_list reqs; /* long requests on the workers (jobs.c) */
 	uint32_t nlong;		  /* of which count against --max-jobs-per-client */
 
-	uint64_t heard_ms; /* the last completion of any kind: the peer was alive then */
-	bool probing;	   /* a keepalive probe is in flight */
+	uint64_t heard_ms;	   /* the last completion of any kind: the peer was alive then */
+	bool probing;		   /* a keepalive probe is in flight */
 	struct event *close_timer; /* frees the session if DISCONNECTED never comes */
 };
 
@@ -100,8 +106,8 @@ struct rcp_session_peer {
 /* rcp_session_new -- CQ, completion channel (in the loop), QP on the shared PD, buffers, posted
  * receives and the authentication deadline, for a connect request on id. The session is
  * pending until it authenticates. Does not accept. Returns 0 or -errno. */
-int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id,
-		    const struct rcp_session_peer *p, struct rcp_session **sp);
+int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id, const struct rcp_session_peer *p,
+		    struct rcp_session **sp);
 
 /* rcp_session_delete -- revoke grants, destroy QP, CQ, channel, buffers and the cm id; NULL
  * fine; clears *sp. Never called from the session's own completion handler. */

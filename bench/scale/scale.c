@@ -432,6 +432,53 @@ static json_object *arrivals(unsigned n)
 	return j;
 }
 
+/* flush_cost -- what durability costs: the time of a FLUSH of a freshly written range of the
+ * file region (the daemon writes it to the file and syncs), per GiB; the daemon's memory for
+ * the file region is its size (a staged copy) */
+static json_object *flush_cost(uint64_t len)
+{
+	struct rdmacpy_conn *c = conn_open();
+	struct rdmacpy_grant *g = NULL;
+	json_object *j = json_object_new_object();
+	uint8_t *buf = malloc(len);
+	double t0;
+	double ms;
+	long rss0;
+	long rss1;
+	int ret;
+
+	if (!buf)
+		die("memory", 0);
+	memset(buf, 0xa5, len);
+	ret = rdmacpy_grant_open(c, "disk", 0, len, RDMACPY_RIGHTS_RW, &g);
+	if (ret)
+		die("open disk", ret);
+	rss0 = rss_kib();
+	ret = rdmacpy_write(c, g, 0, buf, len);
+	if (ret)
+		die("write disk", ret);
+	rss1 = rss_kib();
+	t0 = now_ms();
+	ret = rdmacpy_grant_flush(g, 0, len);
+	ms = now_ms() - t0;
+	if (ret)
+		die("flush", ret);
+	rdmacpy_grant_close(&g);
+	rdmacpy_conn_close(&c);
+	free(buf);
+	json_object_object_add(j, "bytes", json_object_new_int64((int64_t)len));
+	json_object_object_add(j, "flush_ms", json_object_new_double(ms));
+	json_object_object_add(j, "flush_s_per_gib",
+			       json_object_new_double(ms / 1e3 * (double)GiB / (double)len));
+	json_object_object_add(j, "rss_growth_kib", json_object_new_int64(rss1 - rss0));
+	printf("  FLUSH of %llu MiB just written: %.0f ms (%.2f s per GiB); the daemon's RSS grew "
+	       "%ld KiB while it was written\n",
+	       (unsigned long long)(len / MiB), ms, ms / 1e3 * (double)GiB / (double)len,
+	       rss1 - rss0);
+	fflush(stdout);
+	return j;
+}
+
 /* memory -- the daemon's RSS per connected client and per open grant */
 static json_object *memory(void)
 {
@@ -465,8 +512,9 @@ static json_object *memory(void)
 		rdmacpy_conn_close(&c[i]);
 	json_object_object_add(j, "kib_per_client",
 			       json_object_new_double((double)(with_clients - base) / NCLIENTS));
-	json_object_object_add(j, "kib_per_grant",
-			       json_object_new_double((double)(with_grants - with_clients) / NGRANTS));
+	json_object_object_add(
+		j, "kib_per_grant",
+		json_object_new_double((double)(with_grants - with_clients) / NGRANTS));
 	printf("  RSS %ld KiB idle; %.1f KiB per client (%d), %.2f KiB per 64 KiB grant (%d)\n",
 	       base, (double)(with_clients - base) / NCLIENTS, NCLIENTS,
 	       (double)(with_grants - with_clients) / NGRANTS, NGRANTS);
@@ -484,10 +532,14 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{"host", required_argument, NULL, 'h'},	 {"port", required_argument, NULL, 'p'},
-		{"port2", required_argument, NULL, 'P'}, {"key", required_argument, NULL, 'k'},
-		{"pid", required_argument, NULL, 'i'},	 {"label", required_argument, NULL, 'l'},
-		{"out", required_argument, NULL, 'o'},	 {"quick", no_argument, NULL, 'q'},
+		{"host", required_argument, NULL, 'h'},
+		{"port", required_argument, NULL, 'p'},
+		{"port2", required_argument, NULL, 'P'},
+		{"key", required_argument, NULL, 'k'},
+		{"pid", required_argument, NULL, 'i'},
+		{"label", required_argument, NULL, 'l'},
+		{"out", required_argument, NULL, 'o'},
+		{"quick", no_argument, NULL, 'q'},
 		{NULL, 0, NULL, 0},
 	};
 	static const uint64_t sizes[] = {4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB, 256 * MiB, GiB};
@@ -502,15 +554,32 @@ int main(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		switch (ch) {
-		case 'h': O.host = optarg; break;
-		case 'p': O.port = (uint16_t)atoi(optarg); break;
-		case 'P': O.port2 = (uint16_t)atoi(optarg); break;
-		case 'k': O.key = optarg; break;
-		case 'i': O.pid = atoi(optarg); break;
-		case 'l': O.label = optarg; break;
-		case 'o': O.out = optarg; break;
-		case 'q': O.quick = true; break;
-		default: usage();
+		case 'h':
+			O.host = optarg;
+			break;
+		case 'p':
+			O.port = (uint16_t)atoi(optarg);
+			break;
+		case 'P':
+			O.port2 = (uint16_t)atoi(optarg);
+			break;
+		case 'k':
+			O.key = optarg;
+			break;
+		case 'i':
+			O.pid = atoi(optarg);
+			break;
+		case 'l':
+			O.label = optarg;
+			break;
+		case 'o':
+			O.out = optarg;
+			break;
+		case 'q':
+			O.quick = true;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (!O.host || !O.port || !O.port2 || !O.key || !O.pid || !O.label || !O.out)
@@ -535,6 +604,8 @@ int main(int argc, char **argv)
 	json_object_array_add(arr, arrivals(1));
 	json_object_array_add(arr, arrivals(16));
 	json_object_array_add(arr, arrivals(64));
+	printf("== %s: durability\n", O.label);
+	json_object_object_add(root, "flush_cost", flush_cost(O.quick ? 64 * MiB : 256 * MiB));
 	printf("== %s: the daemon's memory\n", O.label);
 	json_object_object_add(root, "label", json_object_new_string(O.label));
 	json_object_object_add(root, "control_latency", lat);

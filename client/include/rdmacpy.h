@@ -26,7 +26,14 @@
  *   when later versions add fields. rdmacpy_region_list takes the element size instead.
  * - The library never prints and never exits; it logs through the callback in the options.
  * - A connection is not thread-safe: use it from one thread at a time. Callbacks run in the
- *   thread that calls rdmacpy_conn_progress, rdmacpy_op_wait or a synchronous function.
+ *   thread that calls rdmacpy_conn_progress, rdmacpy_op_wait or a synchronous function. A
+ *   callback may start new operations on its connection but must not close it (do that once
+ *   the call that ran the callback has returned).
+ * - A connection breaks, and every later call on it returns RDMACPY_E_BROKEN, when a transfer
+ *   fails on the wire (the queue pair is then in its error state: every WR behind the failed
+ *   one is flushed), when a request or a synchronous transfer runs out of time (an answer that
+ *   still comes could not be told from another's), or when the daemon goes away. Open a new
+ *   connection to carry on.
  * - Every wait and every request is bounded by a timeout; a negative timeout_ms argument
  *   means "the connection's timeout" (rdmacpy_conn_opts.timeout_ms).
  */
@@ -275,8 +282,9 @@ RDMACPY_EXPORT int rdmacpy_conn_open_async(const char *host, uint16_t port,
  * handles of the connection are freed with it and must not be used afterwards. */
 RDMACPY_EXPORT void rdmacpy_conn_close(struct rdmacpy_conn **c);
 
-/* rdmacpy_conn_status -- 0 when connected, RDMACPY_E_INPROGRESS while connecting, the error
- * that broke it otherwise */
+/* rdmacpy_conn_status -- 0 when connected, RDMACPY_E_INPROGRESS while connecting, the reason
+ * connecting failed, or RDMACPY_E_BROKEN once a connected connection broke
+ * (rdmacpy_conn_last_error says why) */
 RDMACPY_EXPORT int rdmacpy_conn_status(const struct rdmacpy_conn *c);
 
 /* rdmacpy_conn_fd -- one file descriptor for everything the connection waits on (completions,
@@ -363,8 +371,10 @@ RDMACPY_EXPORT int rdmacpy_region_destroy_async(struct rdmacpy_conn *c, const ch
  * rdmacpy_region_copy -- third-party copy: the daemon of c writes its src_region[src_off,
  * + length) into dst_region[dst_off, + length) on the daemon at dst_host:dst_port, connecting
  * there itself with its cluster key; the bytes never pass through this process. progress (may
- * be NULL) runs with pctx as the daemon reports progress, at most about ten times a second;
- * each report restarts the request's timeout, so only a copy that stops advancing times out.
+ * be NULL) runs with pctx as the daemon reports progress, at most about ten times a second, and
+ * must not call into the connection; the daemon reports at least every second while the copy
+ * runs (connecting, writing, flushing), and each report restarts the request's timeout, so
+ * only a copy whose daemon stops reporting times out.
  * *copied (may be NULL) gets how many bytes the daemon wrote, also on failure (then at least
  * the last progress report). RDMACPY_E_CONNECT: the source daemon could not reach the
  * destination daemon.
@@ -436,7 +446,8 @@ RDMACPY_EXPORT bool rdmacpy_grant_is_memory_window(const struct rdmacpy_grant *g
 /* ---- memory ---- */
 
 /* rdmacpy_mem_reg -- register [addr, addr + len) for transfers: buffers inside a registered
- * range skip the registration cache */
+ * range skip the registration cache. RDMACPY_E_INPROGRESS while the connection is still
+ * connecting (the device is not known before) */
 RDMACPY_EXPORT int rdmacpy_mem_reg(struct rdmacpy_conn *c, void *addr, size_t len,
 				   struct rdmacpy_mem **m);
 

@@ -224,6 +224,10 @@ int rcp_conn_open_ext(const char *host, uint16_t port, const struct rdmacpy_conn
 	struct rdmacpy_op *cop;
 	int ret;
 
+	if (op)
+		*op = NULL;
+	if (out)
+		*out = NULL;
 	if (!host || !port || !out)
 		return -EINVAL;
 	ret = conn_new(host, port, o, &c);

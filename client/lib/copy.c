@@ -9,7 +9,7 @@
 /* copy_progress -- the daemon's report: the request is alive, and this far along */
 static void copy_progress(struct rdmacpy_op *op, const struct rcp_msg *m)
 {
-	struct rcp_req *rq = &op->req;
+	struct rcp_op_req *rq = &op->req;
 
 	/* if the connection fails now, this is the last word on how far it got */
 	if (rq->copied)
@@ -22,7 +22,7 @@ static void copy_progress(struct rdmacpy_op *op, const struct rcp_msg *m)
 static int copy_reply(struct rdmacpy_op *op, unsigned int part, const struct rcp_msg *m)
 {
 	const struct rcp_msg_copy_reply *r = &m->u.copy_reply;
-	struct rcp_req *rq = &op->req;
+	struct rcp_op_req *rq = &op->req;
 
 	(void)part;
 	if (rq->copied)
@@ -81,7 +81,7 @@ int rdmacpy_region_copy_async(struct rdmacpy_conn *c, const char *src_region, ui
 {
 	struct rdmacpy_op *op;
 	struct rcp_msg m;
-	int ret = rcp_rq_check(c);
+	int ret = rcp_rq_check(c, opp);
 
 	if (opp)
 		*opp = NULL;

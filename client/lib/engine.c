@@ -92,6 +92,11 @@ static uint64_t next_deadline(const struct rdmacpy_conn *c)
 	uint64_t best = rcp_connect_deadline(c);
 	unsigned int i;
 
+	/* an operation that finished inside a call (an empty transfer, connecting that failed
+	 * at once) has a callback waiting: the fd must wake the application for it */
+	if (c->done_head)
+		return 0;
+
 	for (i = 0; i < c->nqp; i++) {
 		const struct rcp_cli_qp *q = &c->qp[i];
 		uint64_t d;

@@ -150,26 +150,6 @@ static int transfer(int err)
 	}
 }
 
-/* request -- a request's failure: mostly the daemon's refusal */
-static int request(int err)
-{
-	size_t i;
-
-	for (i = 0; i < PROTO_ROWS; i++)
-		if (proto_table[i].err == err)
-			return proto_table[i].pub;
-	switch (err) {
-	case -ETIMEDOUT:
-		return RDMACPY_E_TIMEOUT;
-	case -EPROTO:
-		return RDMACPY_E_PROTO;
-	case -ECANCELED:
-		return RDMACPY_E_CANCELED;
-	default:
-		return RDMACPY_E_DEVICE;
-	}
-}
-
 /* connect -- a connection's failure: resolving, the daemon's refusal, authentication */
 static int connect_err(int err)
 {
@@ -205,6 +185,27 @@ static int connect_err(int err)
 		return RDMACPY_E_CANCELED;
 	default:
 		return RDMACPY_E_DEVICE;
+	}
+}
+
+/* request -- a request's failure: mostly the daemon's refusal */
+static int request(int err)
+{
+	size_t i;
+
+	for (i = 0; i < PROTO_ROWS; i++)
+		if (proto_table[i].err == err)
+			return proto_table[i].pub;
+	switch (err) {
+	case -ETIMEDOUT:
+		return RDMACPY_E_TIMEOUT;
+	case -EPROTO:
+		return RDMACPY_E_PROTO;
+	case -ECANCELED:
+		return RDMACPY_E_CANCELED;
+	default:
+		/* a request queued while connecting fails with the connection's reason */
+		return connect_err(err);
 	}
 }
 

@@ -110,6 +110,7 @@ int rcp_express(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_
 	}
 	c->ctr.wrs_posted++;
 	c->ctr.wrs_signaled++;
+	c->ctr.express++;
 	/* as the engine does in POLL mode: spin now, whatever arm was pending */
 	if (!c->hw_mod) {
 		q->armed = false;

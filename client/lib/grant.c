@@ -84,7 +84,7 @@ int rdmacpy_grant_open_async(struct rdmacpy_conn *c, const char *region, uint64_
 	struct rdmacpy_op *op;
 	struct rcp_msg m;
 	unsigned int i;
-	int ret = rcp_rq_check(c);
+	int ret = rcp_rq_check(c, opp);
 
 	if (opp)
 		*opp = NULL;
@@ -170,7 +170,7 @@ int rdmacpy_grant_close_async(struct rdmacpy_grant **gp, rdmacpy_done_fn cb, voi
 	c = g->conn;
 	*gp = NULL;
 	grant_unlink(g);
-	ret = rcp_rq_check(c);
+	ret = rcp_rq_check(c, opp);
 	op = ret ? NULL : rcp_rq_new(c, &close_ops, cb, ctx);
 	if (!op) {
 		/* a broken connection's grants died with its sessions */

@@ -243,7 +243,8 @@ void rdmacpy_op_free(struct rdmacpy_op **opp)
 	*opp = NULL;
 	if (op->in_cb)
 		op->free_req = true;
-	else if (op->state == RCP_OP_ACTIVE)
+	else if (op->state == RCP_OP_ACTIVE || op->state == RCP_OP_NEW || op->state == RCP_OP_DONE)
+		/* still running, or its callback not yet run: it goes once that has run */
 		op->detached = true;
 	else
 		rcp_op_destroy(op);

@@ -35,7 +35,7 @@ enum rcp_op_state {
 struct rcp_req_ops;
 
 /* A request operation's state: its parts (one per queue pair it went to) and its results. */
-struct rcp_req {
+struct rcp_op_req {
 	const struct rcp_req_ops *ops;
 	unsigned int parts;   /* requests sent */
 	unsigned int pending; /* of which not answered yet */
@@ -87,7 +87,7 @@ struct rdmacpy_op {
 	int64_t *delta;		    /* per QP: remote address offset from QP 0's grant */
 	uint32_t *rkey;		    /* per QP rkey */
 	/* RCP_OP_REQUEST */
-	struct rcp_req req;
+	struct rcp_op_req req;
 };
 
 /* rcp_op_new -- an operation of a kind with no arrays (requests, connect); NULL: no memory */

@@ -17,9 +17,12 @@ static int range_timeout_ms(const struct rdmacpy_conn *c, uint64_t length)
 	return ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 
-/* rcp_rq_check -- a connection that takes requests: RDMACPY_OK, or why not */
-int rcp_rq_check(const struct rdmacpy_conn *c)
+/* rcp_rq_check -- a connection that takes requests: RDMACPY_OK, or why not; *op (may be NULL)
+ * is cleared first, so no failure leaves a stale handle behind */
+int rcp_rq_check(const struct rdmacpy_conn *c, struct rdmacpy_op **op)
 {
+	if (op)
+		*op = NULL;
 	if (!c)
 		return RDMACPY_E_INVAL;
 	if (c->broken)
@@ -175,7 +178,7 @@ static int list_ask(struct rdmacpy_op *op)
 static int list_reply(struct rdmacpy_op *op, unsigned int part, const struct rcp_msg *m)
 {
 	const struct rcp_msg_list_reply *lr = &m->u.list_reply;
-	struct rcp_req *rq = &op->req;
+	struct rcp_op_req *rq = &op->req;
 	size_t copy = rq->elem_size < sizeof(struct rdmacpy_region_info)
 			      ? rq->elem_size
 			      : sizeof(struct rdmacpy_region_info);
@@ -212,7 +215,7 @@ int rdmacpy_region_list_async(struct rdmacpy_conn *c, struct rdmacpy_region_info
 			      rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **opp)
 {
 	struct rdmacpy_op *op;
-	int ret = rcp_rq_check(c);
+	int ret = rcp_rq_check(c, opp);
 
 	if (opp)
 		*opp = NULL;
@@ -274,7 +277,7 @@ int rdmacpy_region_checksum_async(struct rdmacpy_conn *c, const char *region, ui
 				  rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **op)
 {
 	struct rcp_msg m;
-	int ret = rcp_rq_check(c);
+	int ret = rcp_rq_check(c, op);
 
 	if (ret)
 		return ret;
@@ -308,7 +311,7 @@ int rdmacpy_region_flush_async(struct rdmacpy_conn *c, const char *region, uint6
 			       struct rdmacpy_op **op)
 {
 	struct rcp_msg m;
-	int ret = rcp_rq_check(c);
+	int ret = rcp_rq_check(c, op);
 
 	if (ret)
 		return ret;
@@ -336,7 +339,7 @@ int rdmacpy_grant_flush_async(struct rdmacpy_grant *g, uint64_t offset, uint64_t
 {
 	struct rdmacpy_conn *c = g ? g->conn : NULL;
 	struct rcp_msg m;
-	int ret = rcp_rq_check(c);
+	int ret = rcp_rq_check(c, op);
 
 	if (ret)
 		return ret;
@@ -386,7 +389,7 @@ int rdmacpy_region_create_async(struct rdmacpy_conn *c, const char *region, uint
 				void *ctx, struct rdmacpy_op **op)
 {
 	struct rcp_msg m;
-	int ret = rcp_rq_check(c);
+	int ret = rcp_rq_check(c, op);
 
 	if (ret)
 		return ret;
@@ -398,7 +401,8 @@ int rdmacpy_region_create_async(struct rdmacpy_conn *c, const char *region, uint
 	m.u.create.rights = (enum rcp_rights)rights;
 	if (allocated)
 		*allocated = 0;
-	return rcp_rq_one(c, &create_ops, &m, c->opts.timeout_ms, allocated, cb, ctx, op);
+	/* the daemon maps and registers the new region: time that grows with its size */
+	return rcp_rq_one(c, &create_ops, &m, range_timeout_ms(c, size), allocated, cb, ctx, op);
 }
 
 /* rdmacpy_region_create -- synchronous */
@@ -416,7 +420,7 @@ int rdmacpy_region_destroy_async(struct rdmacpy_conn *c, const char *region, rdm
 				 void *ctx, struct rdmacpy_op **op)
 {
 	struct rcp_msg m;
-	int ret = rcp_rq_check(c);
+	int ret = rcp_rq_check(c, op);
 
 	if (ret)
 		return ret;
@@ -465,7 +469,7 @@ int rdmacpy_daemon_stat_async(struct rdmacpy_conn *c, struct rdmacpy_stats *out,
 			      void *ctx, struct rdmacpy_op **op)
 {
 	struct rcp_msg m;
-	int ret = rcp_rq_check(c);
+	int ret = rcp_rq_check(c, op);
 
 	if (ret)
 		return ret;

@@ -24,8 +24,9 @@ struct rcp_req_ops {
 	void (*end)(struct rdmacpy_op *op);
 };
 
-/* rcp_rq_check -- the connection takes requests: 0, or the RDMACPY_E_* why not */
-int rcp_rq_check(const struct rdmacpy_conn *c);
+/* rcp_rq_check -- the connection takes requests: 0, or the RDMACPY_E_* why not; clears *op
+ * (op may be NULL) */
+int rcp_rq_check(const struct rdmacpy_conn *c, struct rdmacpy_op **op);
 
 /* rcp_rq_new -- a request operation of a kind; NULL: out of memory */
 struct rdmacpy_op *rcp_rq_new(struct rdmacpy_conn *c, const struct rcp_req_ops *k,

@@ -359,7 +359,8 @@ static int xfer_submit(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, en
 	    nranges > RCP_SGL_MAX_SEGS || (iovcnt && !iov) || (nranges && !ranges))
 		return RDMACPY_E_INVAL;
 	if (c->broken)
-		return RDMACPY_E_BROKEN;
+		return c->connected ? RDMACPY_E_BROKEN
+				    : rcp_err_public(c->broken_err, RCP_CTX_CONNECT);
 	op = xfer_alloc(c, iovcnt, nranges);
 	if (!op)
 		return RDMACPY_E_NOMEM;

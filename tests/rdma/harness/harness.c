@@ -259,6 +259,42 @@ int th_run(char *out, size_t cap, const char *fmt, ...)
 	return 128 + WTERMSIG(status);
 }
 
+/* th_wait_log -- poll the log for a word */
+bool th_wait_log(const char *path, const char *word, int timeout_ms)
+{
+	int waited;
+
+	for (waited = 0; waited <= timeout_ms; waited += 50) {
+		if (log_has(path, word))
+			return true;
+		sleep_ms(50);
+	}
+	return false;
+}
+
+/* th_log_after -- what follows word on its first line */
+bool th_log_after(const char *path, const char *word, char *out, size_t cap)
+{
+	char line[4096];
+	FILE *f = fopen(path, "r");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, word);
+
+		if (!p)
+			continue;
+		p += strlen(word);
+		p[strcspn(p, "\n")] = '\0';
+		snprintf(out, cap, "%s", p);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
 /* th_random_file -- write n pseudo-random bytes (seeded) to path; eight bytes per step of the
  * generator, since under an emulated CPU a byte at a time costs seconds per 100 MiB */
 int th_random_file(const char *path, uint64_t n, unsigned seed)

@@ -42,6 +42,14 @@ int th_daemon_stop(struct th_daemon *d);
  */
 int th_run(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* th_wait_log -- wait up to timeout_ms for word to appear in the file at path (a daemon's log);
+ * whether it did */
+bool th_wait_log(const char *path, const char *word, int timeout_ms);
+
+/* th_log_after -- the rest of the first line of the file at path that contains word, from
+ * just after word, into out (cap bytes); whether there was one */
+bool th_log_after(const char *path, const char *word, char *out, size_t cap);
+
 /* th_random_file -- write n pseudo-random bytes (seeded) to path; 0 or -errno */
 int th_random_file(const char *path, uint64_t n, unsigned seed);
 
