@@ -29,6 +29,15 @@ enum {
 	OPT_GRANT_MODE,
 	OPT_KEEPALIVE,
 	OPT_METRICS,
+	OPT_DIRECTORY,
+	OPT_CLUSTER,
+	OPT_NODE,
+	OPT_DIRECTORY_TTL,
+	OPT_DIRECTORY_CA,
+	OPT_DIRECTORY_CERT,
+	OPT_DIRECTORY_KEY,
+	OPT_DIRECTORY_USER,
+	OPT_DIRECTORY_PASSWORD_FILE,
 };
 
 static const char usage_text[] =
@@ -67,6 +76,14 @@ static const char usage_text[] =
 	"                               its session if its side is gone (default 10s; 0: off)\n"
 	"      --metrics [ADDR:]PORT    serve /metrics (Prometheus) and /health over HTTP on\n"
 	"                               ADDR:PORT (a port alone: 127.0.0.1); off by default\n"
+	"      --directory etcd://HOST:PORT[,HOST:PORT...]  publish this node and its regions\n"
+	"                               in the cluster directory on etcd (etcds:// for TLS),\n"
+	"                               under a lease that goes with the daemon\n"
+	"      --cluster NAME --node NAME  where in the directory (default: default, and the\n"
+	"                               host name)\n"
+	"      --directory-ttl T        the lease's time to live (default 10s)\n"
+	"      --directory-ca F --directory-cert F --directory-key F  TLS to etcd\n"
+	"      --directory-user NAME --directory-password-file F  etcd's authentication\n"
 	"      --max-dynamic-memory SIZE  bytes CREATE may allocate in all (default 256MiB)\n"
 	"      --allow-create           let clients CREATE and DESTROY anonymous regions\n"
 	"  -v, --verbose                log debug detail (every grant, every event)\n"
@@ -87,6 +104,9 @@ static const char usage_text[] =
 	"  max-jobs-per-client = N    workers = N              auth-timeout = T\n"
 	"  max-pending = N            max-pending-per-source = N  max-per-source = N\n"
 	"  grant-mode = auto|per-grant  keepalive = T          metrics = [ADDR:]PORT\n"
+	"  directory = URL  cluster = NAME  node = NAME  directory-ttl = T  directory-ca = F\n"
+	"  directory-cert = F  directory-key = F  directory-user = NAME\n"
+	"  directory-password-file = F\n"
 	"  max-dynamic-memory = SIZE  allow-create = yes|no    log-level = debug|info|warn|error\n"
 	"  syslog = yes|no            pid-file = F\n"
 	"  region NAME anon SIZE [ro|rw]\n"
@@ -94,7 +114,8 @@ static const char usage_text[] =
 	"  region NAME file PATH [SIZE] [ro|rw]\n"
 	"\n"
 	"Signals: SIGTERM/SIGINT shut down gracefully (grants revoked, clients disconnected, file\n"
-	"regions synced, exit 0); SIGHUP is logged and ignored (no reload).\n";
+	"regions synced, exit 0); SIGHUP reads the configuration again and applies it (regions\n"
+	"added and removed, limits and key) without dropping clients, or refuses it as a whole.\n";
 
 /* usage_error -- one line on stderr, then a pointer to --help */
 static int usage_error(const char *msg)
@@ -126,6 +147,15 @@ int rcp_options_parse(struct rcp_config *cfg, int argc, char **argv)
 		{"grant-mode", required_argument, NULL, OPT_GRANT_MODE},
 		{"keepalive", required_argument, NULL, OPT_KEEPALIVE},
 		{"metrics", required_argument, NULL, OPT_METRICS},
+		{"directory", required_argument, NULL, OPT_DIRECTORY},
+		{"cluster", required_argument, NULL, OPT_CLUSTER},
+		{"node", required_argument, NULL, OPT_NODE},
+		{"directory-ttl", required_argument, NULL, OPT_DIRECTORY_TTL},
+		{"directory-ca", required_argument, NULL, OPT_DIRECTORY_CA},
+		{"directory-cert", required_argument, NULL, OPT_DIRECTORY_CERT},
+		{"directory-key", required_argument, NULL, OPT_DIRECTORY_KEY},
+		{"directory-user", required_argument, NULL, OPT_DIRECTORY_USER},
+		{"directory-password-file", required_argument, NULL, OPT_DIRECTORY_PASSWORD_FILE},
 		{"allow-create", no_argument, NULL, OPT_ALLOW_CREATE},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -162,6 +192,15 @@ int rcp_options_parse(struct rcp_config *cfg, int argc, char **argv)
 		case OPT_GRANT_MODE:
 		case OPT_KEEPALIVE:
 		case OPT_METRICS:
+		case OPT_DIRECTORY:
+		case OPT_CLUSTER:
+		case OPT_NODE:
+		case OPT_DIRECTORY_TTL:
+		case OPT_DIRECTORY_CA:
+		case OPT_DIRECTORY_CERT:
+		case OPT_DIRECTORY_KEY:
+		case OPT_DIRECTORY_USER:
+		case OPT_DIRECTORY_PASSWORD_FILE:
 		case OPT_PID_FILE: {
 			/* the same code as the config file, so both spell settings alike: the
 			 * long option's name is the config key */
