@@ -2,6 +2,7 @@
 /* config.c -- rdmacpyd settings: size and region-spec parsing, the key = value config file */
 #include "server/config.h"
 
+#include "common/directory.h"
 #include "common/duration.h"
 #include "common/size.h"
 
@@ -46,6 +47,8 @@ void rcp_config_init(struct rcp_config *cfg)
 	cfg->max_pending = RCP_DEFAULT_MAX_PENDING;
 	cfg->max_pending_per_source = RCP_DEFAULT_MAX_PENDING_PER_SOURCE;
 	cfg->keepalive_ms = RCP_DEFAULT_KEEPALIVE_MS;
+	cfg->directory_ttl_s = 10;
+	snprintf(cfg->cluster, sizeof(cfg->cluster), "default");
 	cfg->max_dynamic = RCP_DEFAULT_MAX_DYNAMIC;
 	cfg->log_level = RCP_LOG_INFO;
 	cfg->ready_fd = -1;
@@ -388,6 +391,39 @@ static int apply_key(struct rcp_config *cfg, const char *key, const char *val, c
 		}
 		return set_string(cfg->metrics, sizeof(cfg->metrics), key, val, err, errlen);
 	}
+	if (!strcmp(key, "directory")) {
+		if (strncmp(val, "etcd://", 7) && strncmp(val, "etcds://", 8)) {
+			set_err(err, errlen, "directory: '%s' is not etcd://HOST:PORT[,HOST:PORT...] "
+					     "(or etcds://)",
+				val);
+			return -EINVAL;
+		}
+		return set_string(cfg->directory, sizeof(cfg->directory), key, val, err, errlen);
+	}
+	if (!strcmp(key, "cluster") || !strcmp(key, "node")) {
+		char *dst = key[0] == 'c' ? cfg->cluster : cfg->node;
+
+		if (!rcp_dir_name_ok(val)) {
+			set_err(err, errlen, "%s: '%s' is not 1..63 of A-Z a-z 0-9 . _ -", key, val);
+			return -EINVAL;
+		}
+		return set_string(dst, 64, key, val, err, errlen);
+	}
+	if (!strcmp(key, "directory-ca"))
+		return set_string(cfg->directory_ca, sizeof(cfg->directory_ca), key, val, err,
+				  errlen);
+	if (!strcmp(key, "directory-cert"))
+		return set_string(cfg->directory_cert, sizeof(cfg->directory_cert), key, val, err,
+				  errlen);
+	if (!strcmp(key, "directory-key"))
+		return set_string(cfg->directory_key, sizeof(cfg->directory_key), key, val, err,
+				  errlen);
+	if (!strcmp(key, "directory-user"))
+		return set_string(cfg->directory_user, sizeof(cfg->directory_user), key, val, err,
+				  errlen);
+	if (!strcmp(key, "directory-password-file"))
+		return set_string(cfg->directory_password_file,
+				  sizeof(cfg->directory_password_file), key, val, err, errlen);
 	if (!strcmp(key, "pid-file"))
 		return set_string(cfg->pid_file, sizeof(cfg->pid_file), key, val, err, errlen);
 	if (!strcmp(key, "port")) {
@@ -424,6 +460,14 @@ static int apply_key(struct rcp_config *cfg, const char *key, const char *val, c
 			ret = -ERANGE;
 		if (!ret)
 			cfg->keepalive_ms = ms;
+	} else if (!strcmp(key, "directory-ttl")) {
+		uint64_t ms = 0;
+
+		ret = rcp_duration_parse(val, &ms);
+		if (!ret && (ms < 2000 || ms > 3600000))
+			ret = -ERANGE;
+		if (!ret)
+			cfg->directory_ttl_s = (uint32_t)(ms / 1000);
 	} else if (!strcmp(key, "max-pending")) {
 		ret = rcp_parse_u32(val, 1, 65536, &cfg->max_pending);
 	} else if (!strcmp(key, "max-pending-per-source")) {

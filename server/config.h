@@ -63,6 +63,16 @@ struct rcp_config {
 	char pid_file[PATH_MAX];
 	int ready_fd;			    /* -1: print "rdmacpyd: ready" on stderr instead */
 	char metrics[RCP_HOSTNAME_MAX + 8]; /* "ADDR:PORT" or "PORT" of /metrics; "": none */
+	/* the cluster directory (etcd): "" for none */
+	char directory[1024];		   /* etcd://HOST:PORT[,...] or etcds://... */
+	char cluster[64];		   /* default "default" */
+	char node[64];			   /* default: the host name */
+	uint32_t directory_ttl_s;	   /* the lease's TTL (default 10) */
+	char directory_ca[PATH_MAX];	   /* etcds: CA file */
+	char directory_cert[PATH_MAX];	   /* etcds: client certificate */
+	char directory_key[PATH_MAX];	   /*        and its key */
+	char directory_user[128];	   /* etcd authentication */
+	char directory_password_file[PATH_MAX];
 };
 
 /* rcp_config_init -- defaults: port 18515, auth required, no regions, info logging */

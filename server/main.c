@@ -13,6 +13,7 @@
 
 #include "server/check.h"
 #include "server/copy.h"
+#include "server/directory.h"
 #include "server/grant.h"
 #include "server/keepalive.h"
 #include "server/listener.h"
@@ -63,6 +64,7 @@ void rcp_server_shutdown(struct rcp_server *srv, const char *why)
 	}
 	srv->shutting_down = true;
 	rcp_notify_stopping(srv, why);
+	rcp_directory_leave(srv);
 	rcp_copy_cancel_all(srv);
 	rcp_info(&srv->log,
 		 "shutting down (%s): refusing new clients and grants, revoking grants, "
@@ -276,6 +278,9 @@ static int server_start(struct rcp_server *srv)
 		if (ret)
 			return ret;
 	}
+	ret = rcp_directory_start(srv);
+	if (ret)
+		return ret;
 	return write_pid_file(srv);
 }
 
@@ -286,6 +291,7 @@ static void server_stop(struct rcp_server *srv)
 	int ret;
 
 	rcp_metrics_stop(srv);
+	rcp_directory_stop(srv);
 	while ((s = LIST_FIRST(&srv->sessions)))
 		rcp_session_delete(&s);
 	/* copies and long requests read the regions: they end before the regions go */
@@ -357,6 +363,13 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	srv.start_ms = rcp_now_ms();
+	{
+		time_t t = time(NULL);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(srv.started_iso, sizeof(srv.started_iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
 
 	ret = server_start(&srv);
 	if (ret) {

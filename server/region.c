@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "server/check.h"
+#include "server/directory.h"
 #include "server/jobs.h"
 #include "server/worker.h"
 
@@ -163,6 +164,8 @@ int rcp_region_add(struct rcp_server *srv, struct rcp_region *r)
 		return -ENOMEM;
 	srv->regions = v;
 	srv->regions[srv->nregions++] = r;
+	/* the cluster directory follows the list */
+	rcp_directory_update(srv);
 	return 0;
 }
 
@@ -177,6 +180,7 @@ void rcp_region_remove(struct rcp_server *srv, struct rcp_region *r)
 		memmove(&srv->regions[i], &srv->regions[i + 1],
 			(srv->nregions - i - 1) * sizeof(srv->regions[0]));
 		srv->nregions--;
+		rcp_directory_update(srv);
 		return;
 	}
 }

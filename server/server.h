@@ -19,6 +19,7 @@
 
 struct rcp_copy;
 struct rcp_metrics;
+struct rcp_directory;
 struct rcp_region;
 struct rcp_req;
 struct rcp_session;
@@ -97,6 +98,8 @@ struct rcp_server {
 	struct rcp_counters cnt;
 	struct rcp_reqstats reqstats; /* for /metrics */
 	struct rcp_metrics *metrics;  /* the HTTP endpoint, if --metrics */
+	struct rcp_directory *directory; /* the etcd publisher, if --directory */
+	char started_iso[32];		 /* the start time, for the directory */
 	char metrics_addr[RCP_HOSTNAME_MAX];
 	uint16_t metrics_port;
 };

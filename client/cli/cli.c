@@ -100,8 +100,25 @@ int cli_fail(struct rdmacpy_conn *conn, const char *host, int err, const char *w
 	return cli_exit_for(err);
 }
 
+static int connect_port(const struct cli_opts *o, const char *host, uint16_t port,
+			struct rdmacpy_conn **conn);
+
 /* cli_connect -- connect to host with the options */
 int cli_connect(const struct cli_opts *o, const char *host, struct rdmacpy_conn **conn)
+{
+	return connect_port(o, host, o->port, conn);
+}
+
+/* cli_connect_spec -- connect where a spec points */
+int cli_connect_spec(const struct cli_opts *o, const struct cli_spec *spec,
+		     struct rdmacpy_conn **conn)
+{
+	return connect_port(o, spec->host, spec->port ? spec->port : o->port, conn);
+}
+
+/* connect_port -- connect to host:port with the options */
+static int connect_port(const struct cli_opts *o, const char *host, uint16_t port,
+			struct rdmacpy_conn **conn)
 {
 	struct rdmacpy_conn_opts co;
 	struct rdmacpy_op *op = NULL;
@@ -127,7 +144,7 @@ int cli_connect(const struct cli_opts *o, const char *host, struct rdmacpy_conn 
 	co.device_port = o->device_port;
 	/* the asynchronous form, waited for: on failure the connection's own explanation is
 	 * still there to print */
-	rc = rdmacpy_conn_open_async(host, o->port, &co, NULL, NULL, conn, &op);
+	rc = rdmacpy_conn_open_async(host, port, &co, NULL, NULL, conn, &op);
 	if (!rc) {
 		rc = rdmacpy_op_wait(op, -1);
 		rdmacpy_op_free(&op);

@@ -18,6 +18,8 @@ struct cli_opts {
 	uint16_t port;
 	uint16_t dst_port; /* cp: the destination daemon's port; 0 means port */
 	const char *key_file;
+	const char *directory; /* etcd://... of the cluster directory, or NULL */
+	const char *cluster;   /* its cluster name, NULL: "default" */
 	const char *device; /* the local RDMA device to connect from, NULL: the route's */
 	uint8_t device_port;
 	bool read_only; /* mk: the region's rights */
@@ -57,6 +59,22 @@ const char *cli_hint(int err);
 /* cli_connect -- connect to host with the options; on failure explains and returns an exit
  * code (>0), else 0 */
 int cli_connect(const struct cli_opts *o, const char *host, struct rdmacpy_conn **conn);
+
+/* cli_spec_resolve -- HOST:REGION[@OFFSET][+LENGTH], or with --directory REGION or NODE/REGION
+ * (with the same suffixes) found through the cluster directory; an exit code after
+ * explaining, else 0 */
+int cli_spec_resolve(const struct cli_opts *o, const char *text, struct cli_spec *spec);
+
+/* cli_connect_spec -- cli_connect to spec's host, at the port the directory gave (or --port) */
+int cli_connect_spec(const struct cli_opts *o, const struct cli_spec *spec,
+		     struct rdmacpy_conn **conn);
+
+/* cli_node_resolve -- with --directory: spec->node's address and port into spec; an exit code
+ * after explaining, else 0 */
+int cli_node_resolve(const struct cli_opts *o, struct cli_spec *spec);
+
+/* cli_cmd_ls_cluster -- rdmacpy ls without a host: the cluster directory's listing */
+int cli_cmd_ls_cluster(const struct cli_opts *o);
 
 /*
  * cli_open -- a grant on spec's region: length defaults to the rest of the region (or

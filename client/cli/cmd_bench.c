@@ -288,17 +288,15 @@ int cli_cmd_bench(const struct cli_opts *o_in, int argc, char **argv)
 	uint64_t max_size = 0;
 	uint64_t need;
 	uint8_t *buf = NULL;
-	char err[256];
 	int rc;
 
 	if (argc != 1) {
 		cli_error("bench needs HOST:REGION (see rdmacpy bench --help)");
 		return CLI_EXIT_USAGE;
 	}
-	if (cli_spec_parse(argv[0], &spec, err, sizeof(err))) {
-		cli_error("%s", err);
-		return CLI_EXIT_USAGE;
-	}
+	rc = cli_spec_resolve(&o, argv[0], &spec);
+	if (rc)
+		return rc;
 	if (!o.nsizes) {
 		memcpy(o.sizes, default_sizes, sizeof(default_sizes));
 		o.nsizes = 5;
@@ -325,7 +323,7 @@ int cli_cmd_bench(const struct cli_opts *o_in, int argc, char **argv)
 	if (o.sges > 1)
 		need *= 2;
 
-	rc = cli_connect(&o, spec.host, &conn);
+	rc = cli_connect_spec(&o, &spec, &conn);
 	if (rc)
 		return rc;
 	rc = cli_open(&o, conn, &spec, 0, o.bench_read ? RDMACPY_RIGHTS_RO : RDMACPY_RIGHTS_RW,

@@ -100,7 +100,7 @@ static int verify(const struct cli_opts *o, struct rdmacpy_conn *conn, const str
 	rc = rdmacpy_region_checksum(conn, src->region, src->offset, len, a);
 	if (rc)
 		return cli_fail(conn, src->host, rc, "cannot checksum the source range");
-	dopts.port = o->dst_port ? o->dst_port : o->port;
+	dopts.port = dst->port ? dst->port : o->dst_port ? o->dst_port : o->port;
 	rc = cli_connect(&dopts, dst->host, &dconn);
 	if (rc)
 		return rc;
@@ -163,24 +163,26 @@ int cli_cmd_cp(const struct cli_opts *o, int argc, char **argv)
 	uint64_t len = 0;
 	uint64_t t0;
 	double secs;
-	char err[256];
 	int rc;
 
 	if (argc != 2) {
 		cli_error("cp needs SRC_HOST:REGION and DST_HOST:REGION (see rdmacpy cp --help)");
 		return CLI_EXIT_USAGE;
 	}
-	if (cli_spec_parse(argv[0], &src, err, sizeof(err)) ||
-	    cli_spec_parse(argv[1], &dst, err, sizeof(err))) {
-		cli_error("%s", err);
-		return CLI_EXIT_USAGE;
-	}
+	rc = cli_spec_resolve(o, argv[0], &src);
+	if (!rc)
+		rc = cli_spec_resolve(o, argv[1], &dst);
+	if (rc)
+		return rc;
+	/* a destination found through the directory says its port */
+	if (dst.port)
+		dst_port = dst.port;
 	if (dst.has_length) {
 		cli_error(
 			"the destination takes no +LENGTH: the source range says how much to copy");
 		return CLI_EXIT_USAGE;
 	}
-	rc = cli_connect(o, src.host, &conn);
+	rc = cli_connect_spec(o, &src, &conn);
 	if (rc)
 		return rc;
 	rc = source_length(conn, &src, &len);

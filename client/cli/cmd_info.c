@@ -30,8 +30,11 @@ int cli_cmd_ls(const struct cli_opts *o, int argc, char **argv)
 	int n;
 	int rc;
 
+	if (argc == 0 && o->directory)
+		return cli_cmd_ls_cluster(o);
 	if (argc != 1) {
-		cli_error("ls needs HOST (see rdmacpy ls --help)");
+		cli_error("ls needs HOST, or --directory to list the cluster (see rdmacpy ls "
+			  "--help)");
 		return CLI_EXIT_USAGE;
 	}
 	rc = cli_connect(o, argv[0], &conn);

@@ -6,20 +6,28 @@
 #include "client/cli/cli.h"
 #include "common/size.h"
 
-/* host_region -- "HOST:NAME" with no offset or length; explains and returns an exit code */
-static int host_region(const char *cmd, const char *arg, struct cli_spec *spec)
+/* host_region -- "HOST:NAME" with no offset or length, or with --directory NODE/NAME (mk: the
+ * node to create it on) or NAME (rm: wherever it is); explains and returns an exit code */
+static int host_region(const struct cli_opts *o, const char *cmd, const char *arg,
+		       struct cli_spec *spec)
 {
 	char err[256];
+	int rc;
 
-	if (cli_spec_parse(arg, spec, err, sizeof(err))) {
-		cli_error("%s", err);
-		return CLI_EXIT_USAGE;
-	}
-	if (spec->offset || spec->has_length || strpbrk(arg + strlen(spec->host), "@+")) {
+	if (strpbrk(arg, "@+")) {
 		cli_error("%s takes HOST:NAME, without @OFFSET or +LENGTH", cmd);
 		return CLI_EXIT_USAGE;
 	}
-	return 0;
+	if (o->directory && !cli_spec_is_remote(arg) && !strcmp(cmd, "mk")) {
+		/* nothing serves the name yet: the node says where */
+		if (cli_spec_parse_name(arg, spec, err, sizeof(err)) || !spec->node[0]) {
+			cli_error("mk with --directory takes NODE/NAME");
+			return CLI_EXIT_USAGE;
+		}
+		return cli_node_resolve(o, spec);
+	}
+	rc = cli_spec_resolve(o, arg, spec);
+	return rc;
 }
 
 /* cli_cmd_mk -- rdmacpy mk HOST:NAME SIZE */
@@ -37,14 +45,14 @@ int cli_cmd_mk(const struct cli_opts *o, int argc, char **argv)
 		cli_error("mk needs HOST:NAME and SIZE (see rdmacpy mk --help)");
 		return CLI_EXIT_USAGE;
 	}
-	rc = host_region("mk", argv[0], &spec);
+	rc = host_region(o, "mk", argv[0], &spec);
 	if (rc)
 		return rc;
 	if (rcp_size_parse(argv[1], &size) || size == 0) {
 		cli_error("SIZE '%s': a size > 0 (K, M, G, T: powers of 1024)", argv[1]);
 		return CLI_EXIT_USAGE;
 	}
-	rc = cli_connect(o, spec.host, &conn);
+	rc = cli_connect_spec(o, &spec, &conn);
 	if (rc)
 		return rc;
 	rc = rdmacpy_region_create(conn, spec.region, size, rights, &got);
@@ -76,10 +84,10 @@ int cli_cmd_rm(const struct cli_opts *o, int argc, char **argv)
 		cli_error("rm needs HOST:NAME (see rdmacpy rm --help)");
 		return CLI_EXIT_USAGE;
 	}
-	rc = host_region("rm", argv[0], &spec);
+	rc = host_region(o, "rm", argv[0], &spec);
 	if (rc)
 		return rc;
-	rc = cli_connect(o, spec.host, &conn);
+	rc = cli_connect_spec(o, &spec, &conn);
 	if (rc)
 		return rc;
 	rc = rdmacpy_region_destroy(conn, spec.region);

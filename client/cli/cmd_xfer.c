@@ -165,7 +165,6 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 	double secs;
 	const char *local;
 	uint64_t length;
-	char err[256];
 	bool size_known;
 	bool from_pipe;
 	int fd;
@@ -175,10 +174,9 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 		cli_error("put needs FILE and HOST:REGION[@OFFSET] (see rdmacpy put --help)");
 		return CLI_EXIT_USAGE;
 	}
-	if (cli_spec_parse(argv[1], &spec, err, sizeof(err))) {
-		cli_error("%s", err);
-		return CLI_EXIT_USAGE;
-	}
+	rc = cli_spec_resolve(o, argv[1], &spec);
+	if (rc)
+		return rc;
 	if (spec.has_length) {
 		cli_error("put takes no +LENGTH: the file's size is the length");
 		return CLI_EXIT_USAGE;
@@ -209,7 +207,7 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 		spec.has_length = true;
 		spec.length = 0;
 	}
-	rc = cli_connect(o, spec.host, &conn);
+	rc = cli_connect_spec(o, &spec, &conn);
 	if (rc)
 		goto out_close_fd;
 	rc = cli_open(o, conn, &spec, length, RDMACPY_RIGHTS_RW, &grant, &region_size);
@@ -289,7 +287,6 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 	uint64_t region_size = 0;
 	uint64_t t0;
 	double secs;
-	char err[256];
 	bool to_stdout;
 	int fd = -1;
 	int rc;
@@ -299,12 +296,11 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 			  "--help)");
 		return CLI_EXIT_USAGE;
 	}
-	if (cli_spec_parse(argv[0], &spec, err, sizeof(err))) {
-		cli_error("%s", err);
-		return CLI_EXIT_USAGE;
-	}
+	rc = cli_spec_resolve(o, argv[0], &spec);
+	if (rc)
+		return rc;
 	to_stdout = strcmp(argv[1], "-") == 0;
-	rc = cli_connect(o, spec.host, &conn);
+	rc = cli_connect_spec(o, &spec, &conn);
 	if (rc)
 		return rc;
 	rc = cli_open(o, conn, &spec, 0, RDMACPY_RIGHTS_RO, &grant, &region_size);

@@ -23,6 +23,12 @@ static const char common_help[] =
 	"  -k, --key-file F      pre-shared key, mode 0600 (or RDMACPY_KEY_FILE)\n"
 	"  -d, --device DEV[:PORT]  connect from this local RDMA device (and port); fails if\n"
 	"                        the daemon cannot be reached from it\n"
+	"      --directory URL   the cluster directory, etcd://HOST:PORT[,...] (or\n"
+	"                        RDMACPY_DIRECTORY): then REGION or NODE/REGION may stand\n"
+	"                        for HOST:REGION, and `ls` alone lists the cluster. TLS and\n"
+	"                        etcd's login come from RDMACPY_DIRECTORY_CA, _CERT, _KEY,\n"
+	"                        _USER and _PASSWORD\n"
+	"      --cluster NAME    the cluster in the directory (default: default)\n"
 	"      --timeout MS      bound on every wait (default 10000)\n"
 	"  -q, --quiet           no progress or summary\n"
 	"      --json            a JSON result on stdout\n"
@@ -59,7 +65,9 @@ static const struct command commands[] = {
 	 "the data does not pass through this machine. Only SRC_HOST is contacted (and\n"
 	 "DST_HOST for --verify); LENGTH defaults to the rest of the source region.\n"
 	 "      --dst-port N      the destination daemon's port (default: --port)\n"},
-	{"ls", cli_cmd_ls, "ls HOST", "List the regions HOST serves: name, size, rights, kind.\n"},
+	{"ls", cli_cmd_ls, "ls [HOST]",
+	 "List the regions HOST serves: name, size, rights, kind. Without HOST, with\n"
+	 "--directory: every node of the cluster, its addresses, its lease, its regions.\n"},
 	{"mk", cli_cmd_mk, "mk HOST:NAME SIZE",
 	 "Create an anonymous region NAME of SIZE bytes (rounded up to pages) on a daemon run\n"
 	 "with --allow-create. It lives until `rdmacpy rm` or the daemon stops.\n"
@@ -199,6 +207,8 @@ enum {
 	OPT_DST_PORT,
 	OPT_CPU,
 	OPT_READ_ONLY,
+	OPT_DIRECTORY,
+	OPT_CLUSTER,
 };
 
 static const struct option long_opts[] = {
@@ -228,6 +238,8 @@ static const struct option long_opts[] = {
 	{"dst-port", required_argument, NULL, OPT_DST_PORT},
 	{"cpu", required_argument, NULL, OPT_CPU},
 	{"read-only", no_argument, NULL, OPT_READ_ONLY},
+	{"directory", required_argument, NULL, OPT_DIRECTORY},
+	{"cluster", required_argument, NULL, OPT_CLUSTER},
 	{NULL, 0, NULL, 0},
 };
 
@@ -241,6 +253,8 @@ static int defaults(struct cli_opts *o)
 	o->moderation = RDMACPY_MOD_MODERATED;
 	o->cpu = -1;
 	o->key_file = getenv("RDMACPY_KEY_FILE");
+	o->directory = getenv("RDMACPY_DIRECTORY");
+	o->cluster = getenv("RDMACPY_CLUSTER");
 	if (port) {
 		uint32_t v;
 
@@ -296,6 +310,12 @@ static int parse(int argc, char **argv, struct cli_opts *o, const struct command
 			break;
 		case OPT_READ_ONLY:
 			o->read_only = true;
+			break;
+		case OPT_DIRECTORY:
+			o->directory = optarg;
+			break;
+		case OPT_CLUSTER:
+			o->cluster = optarg;
 			break;
 		case 'q':
 			o->quiet = true;

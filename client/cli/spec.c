@@ -44,30 +44,15 @@ static const char *split_host(const char *text)
 	return strchr(text, ':');
 }
 
-/* cli_spec_parse -- split "HOST:REGION[@OFFSET][+LENGTH]" */
-int cli_spec_parse(const char *text, struct cli_spec *spec, char *err, size_t errcap)
+/* parse_tail -- "REGION[@OFFSET][+LENGTH]" from region on, into spec */
+static int parse_tail(const char *text, const char *region, struct cli_spec *spec, char *err,
+		      size_t errcap)
 {
-	const char *colon = split_host(text);
-	const char *region;
 	const char *at;
 	const char *plus;
 	const char *end;
 	int rc;
 
-	memset(spec, 0, sizeof(*spec));
-	if (!colon || colon == text) {
-		snprintf(err, errcap, "'%s' is not HOST:REGION", text);
-		return -EINVAL;
-	}
-	if (text[0] == '[')
-		rc = copy_field(spec->host, sizeof(spec->host), text + 1, colon - 1);
-	else
-		rc = copy_field(spec->host, sizeof(spec->host), text, colon);
-	if (rc) {
-		snprintf(err, errcap, "host name too long in '%s'", text);
-		return rc;
-	}
-	region = colon + 1;
 	end = region + strlen(region);
 	plus = strchr(region, '+');
 	at = strchr(region, '@');
@@ -103,6 +88,46 @@ int cli_spec_parse(const char *text, struct cli_spec *spec, char *err, size_t er
 		return -ERANGE;
 	}
 	return 0;
+}
+
+/* cli_spec_parse -- split "HOST:REGION[@OFFSET][+LENGTH]" */
+int cli_spec_parse(const char *text, struct cli_spec *spec, char *err, size_t errcap)
+{
+	const char *colon = split_host(text);
+	int rc;
+
+	memset(spec, 0, sizeof(*spec));
+	if (!colon || colon == text) {
+		snprintf(err, errcap, "'%s' is not HOST:REGION", text);
+		return -EINVAL;
+	}
+	if (text[0] == '[')
+		rc = copy_field(spec->host, sizeof(spec->host), text + 1, colon - 1);
+	else
+		rc = copy_field(spec->host, sizeof(spec->host), text, colon);
+	if (rc) {
+		snprintf(err, errcap, "host name too long in '%s'", text);
+		return rc;
+	}
+	return parse_tail(text, colon + 1, spec, err, errcap);
+}
+
+/* cli_spec_parse_name -- "REGION..." or "NODE/REGION..." */
+int cli_spec_parse_name(const char *text, struct cli_spec *spec, char *err, size_t errcap)
+{
+	const char *slash = strchr(text, '/');
+	const char *at = strpbrk(text, "@+");
+
+	memset(spec, 0, sizeof(*spec));
+	/* a '/' after the @OFFSET or +LENGTH is not a node's */
+	if (slash && (!at || slash < at)) {
+		if (copy_field(spec->node, sizeof(spec->node), text, slash) || slash == text) {
+			snprintf(err, errcap, "'%s': bad node name before '/'", text);
+			return -EINVAL;
+		}
+		return parse_tail(text, slash + 1, spec, err, errcap);
+	}
+	return parse_tail(text, text, spec, err, errcap);
 }
 
 /* cli_spec_is_remote -- whether an argument looks like HOST:REGION rather than a file */

@@ -12,6 +12,8 @@
 
 struct cli_spec {
 	char host[CLI_HOST_MAX];
+	uint16_t port;	/* the daemon's port when the directory said it; 0: --port */
+	char node[64];	/* NODE/REGION: the node named, else "" */
 	char region[CLI_REGION_MAX];
 	uint64_t offset;
 	uint64_t length;
@@ -25,6 +27,12 @@ struct cli_spec {
  * ERRORS: -EINVAL malformed; -ENAMETOOLONG host or region too long; -ERANGE overflow.
  */
 int cli_spec_parse(const char *text, struct cli_spec *spec, char *err, size_t errcap);
+
+/*
+ * cli_spec_parse_name -- split "REGION[@OFFSET][+LENGTH]" or "NODE/REGION[@OFFSET][+LENGTH]",
+ * the forms a region takes when the cluster directory says where it is; host stays empty
+ */
+int cli_spec_parse_name(const char *text, struct cli_spec *spec, char *err, size_t errcap);
 
 /* cli_spec_is_remote -- whether an argument looks like HOST:REGION rather than a file */
 bool cli_spec_is_remote(const char *text);

@@ -96,9 +96,10 @@ enum rdmacpy_error {
 	RDMACPY_E_INPROGRESS = RDMACPY_E_BASE - 28, /* not finished yet (rdmacpy_op_status) */
 	RDMACPY_E_INTERNAL = RDMACPY_E_BASE - 29,   /* a bug: please report */
 	RDMACPY_E_CANCELED = RDMACPY_E_BASE - 30,   /* the connection was closed under it */
+	RDMACPY_E_AMBIGUOUS = RDMACPY_E_BASE - 31,  /* directory: several nodes serve that name */
 };
 #define RDMACPY_E_FIRST RDMACPY_E_INVAL
-#define RDMACPY_E_LAST	RDMACPY_E_CANCELED
+#define RDMACPY_E_LAST	RDMACPY_E_AMBIGUOUS
 
 /*
  * Completion moderation: how often the application's thread is woken. Where the device has
@@ -519,6 +520,86 @@ RDMACPY_EXPORT int rdmacpy_op_wait(struct rdmacpy_op *op, int timeout_ms);
 
 /* rdmacpy_op_free -- release an operation handle; one still running is freed when it ends */
 RDMACPY_EXPORT void rdmacpy_op_free(struct rdmacpy_op **op);
+
+/* ---- the cluster directory ---- */
+
+/*
+ * Daemons run with --directory publish themselves and their regions in etcd under a lease
+ * (docs/DESIGN.md has the layout); the directory API finds a region's node by name. Every call
+ * is synchronous and bounded by the options' timeout. A directory handle is not thread-safe.
+ * Entries that do not parse are skipped, with a warning through the log callback.
+ */
+struct rdmacpy_dir;
+
+struct rdmacpy_dir_opts {
+	size_t size;		/* sizeof(struct rdmacpy_dir_opts) */
+	const char *cluster;	/* default "default" */
+	int timeout_ms;		/* each call (default 5000) */
+	const char *ca_file;	/* etcds:// - the CA of the members' certificates */
+	const char *cert_file;	/* etcds:// - a client certificate, if etcd asks for one */
+	const char *key_file;	/*            and its key */
+	const char *user;	/* etcd's own authentication, if enabled */
+	const char *password;
+	rdmacpy_log_fn log_fn; /* warnings about malformed entries; NULL: none */
+	void *log_ctx;
+};
+
+/* A region as the directory knows it: where to connect for it. */
+struct rdmacpy_dir_entry {
+	size_t size; /* sizeof(struct rdmacpy_dir_entry) */
+	char node[64];
+	char region[RDMACPY_NAME_MAX];
+	char address[64]; /* the node's first address */
+	uint16_t port;
+	uint64_t region_size;
+	enum rdmacpy_rights rights;
+	enum rdmacpy_region_kind kind;
+};
+
+/* A node of the cluster. */
+struct rdmacpy_dir_node {
+	size_t size; /* sizeof(struct rdmacpy_dir_node) */
+	char node[64];
+	char addresses[8][64];
+	unsigned int naddresses;
+	uint16_t port;
+	unsigned int protocol;
+	char started[32];	/* ISO 8601, UTC */
+	int64_t lease_left_s;	/* seconds before its lease runs out unless renewed (-1: unknown) */
+	int64_t lease_ttl_s;	/* the lease's time to live */
+	unsigned int nregions;
+};
+
+/* rdmacpy_dir_opts_init -- fill o with defaults (and o->size) */
+RDMACPY_EXPORT void rdmacpy_dir_opts_init(struct rdmacpy_dir_opts *o);
+
+/* rdmacpy_dir_open -- a handle on the directory at url (etcd://HOST:PORT[,HOST:PORT...], or
+ * etcds:// for TLS); o may be NULL. Nothing is sent yet: RDMACPY_E_INVAL for a malformed URL,
+ * RDMACPY_E_NOTSUP for another scheme */
+RDMACPY_EXPORT int rdmacpy_dir_open(const char *url, const struct rdmacpy_dir_opts *o,
+				    struct rdmacpy_dir **d);
+
+/* rdmacpy_dir_close -- NULL fine; clears *d */
+RDMACPY_EXPORT void rdmacpy_dir_close(struct rdmacpy_dir **d);
+
+/* rdmacpy_dir_resolve -- where region lives: on node (NULL: wherever it is). RDMACPY_E_NOENT
+ * when no node serves it, RDMACPY_E_AMBIGUOUS when several do and node is NULL (the last
+ * error names them), RDMACPY_E_CONNECT when etcd cannot be reached */
+RDMACPY_EXPORT int rdmacpy_dir_resolve(struct rdmacpy_dir *d, const char *region,
+				       const char *node, struct rdmacpy_dir_entry *out);
+
+/* rdmacpy_dir_list_nodes -- up to cap nodes (elements of elem_size bytes) in name order;
+ * *total (may be NULL) gets how many there are. The number filled */
+RDMACPY_EXPORT int rdmacpy_dir_list_nodes(struct rdmacpy_dir *d, struct rdmacpy_dir_node *out,
+					  size_t elem_size, size_t cap, size_t *total);
+
+/* rdmacpy_dir_list_regions -- up to cap regions of node (NULL: of every node), in name order */
+RDMACPY_EXPORT int rdmacpy_dir_list_regions(struct rdmacpy_dir *d, const char *node,
+					    struct rdmacpy_dir_entry *out, size_t elem_size,
+					    size_t cap, size_t *total);
+
+/* rdmacpy_dir_last_error -- a sentence about the last failure ("" if none) */
+RDMACPY_EXPORT const char *rdmacpy_dir_last_error(const struct rdmacpy_dir *d);
 
 #ifdef __cplusplus
 }

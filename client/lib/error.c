@@ -296,6 +296,7 @@ const char *rdmacpy_strerror(int err)
 		[-(RDMACPY_E_INPROGRESS - RDMACPY_E_BASE)] = "operation in progress",
 		[-(RDMACPY_E_INTERNAL - RDMACPY_E_BASE)] = "internal error",
 		[-(RDMACPY_E_CANCELED - RDMACPY_E_BASE)] = "canceled: the connection was closed",
+		[-(RDMACPY_E_AMBIGUOUS - RDMACPY_E_BASE)] = "several nodes serve that name",
 	};
 	long i;
 
