@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -30,6 +31,7 @@ struct rcp_etcd {
 	char *user;
 	char *password;
 	char token[512]; /* etcd auth token, "" until authenticated */
+	struct rcp_etcd_stats stats;
 	char err[512];
 };
 
@@ -272,6 +274,9 @@ static CURLcode post_once(struct rcp_etcd *e, const char *path, const char *body
 	}
 	c = curl_easy_perform(e->curl);
 	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, status);
+	e->stats.requests++;
+	e->stats.bytes_sent += strlen(body);
+	e->stats.bytes_received += r->len;
 	curl_slist_free_all(hdrs);
 	return c;
 }
@@ -326,10 +331,29 @@ static int error_of(struct rcp_etcd *e, long status, json_object *rep)
 	return -EPROTO;
 }
 
+/* transient -- an error a cluster gives while it elects a leader: worth another try */
+static bool transient(long status, const char *reply)
+{
+	return status == 503 || (reply && (strstr(reply, "leader changed") ||
+					   strstr(reply, "no leader") ||
+					   strstr(reply, "request timed out")));
+}
+
+/* mono_ms -- the monotonic clock in milliseconds */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static int post(struct rcp_etcd *e, const char *path, const char *body, json_object **out)
 {
 	bool reauth = e->user && e->token[0];
+	uint64_t deadline = mono_ms() + (uint64_t)e->timeout_ms;
 	unsigned int tried;
+	unsigned int pause_ms = 50;
 	long status = 0;
 	int ret = -EHOSTUNREACH;
 
@@ -350,11 +374,26 @@ static int post(struct rcp_etcd *e, const char *path, const char *body, json_obj
 			continue;
 		}
 		rep = r.buf ? json_tokener_parse(r.buf) : NULL;
-		free(r.buf);
 		if (status == 200 && rep && json_object_is_type(rep, json_type_object)) {
+			free(r.buf);
 			*out = rep;
 			return 0;
 		}
+		if (transient(status, r.buf) && mono_ms() + pause_ms < deadline) {
+			/* a member losing its leader: elect, then ask again (another member) */
+			set_err(e, "etcd at %s: HTTP %ld: %s", e->endpoints[e->current], status,
+				r.buf ? r.buf : "");
+			free(r.buf);
+			json_object_put(rep);
+			struct timespec ts = {0, (long)pause_ms * 1000000L};
+
+			nanosleep(&ts, NULL);
+			pause_ms *= 2;
+			e->current = (e->current + 1) % e->nendpoints;
+			tried = 0;
+			continue;
+		}
+		free(r.buf);
 		ret = rep ? error_of(e, status, rep) : -EPROTO;
 		if (!rep)
 			set_err(e, "etcd at %s: HTTP %ld, not JSON", e->endpoints[e->current],
@@ -560,29 +599,21 @@ int rcp_etcd_delete(struct rcp_etcd *e, const char *key)
 	return ret;
 }
 
-/* rcp_etcd_get_prefix -- a range read of [prefix, prefix with its last byte + 1) */
-int rcp_etcd_get_prefix(struct rcp_etcd *e, const char *prefix, rcp_etcd_kv_fn fn, void *ctx)
+/* range -- the keys of [key, end) (end NULL: key alone) through fn */
+static int range(struct rcp_etcd *e, const char *key, const char *end, rcp_etcd_kv_fn fn,
+		 void *ctx)
 {
-	size_t n = strlen(prefix);
 	json_object *req = json_object_new_object();
 	json_object *rep = NULL;
 	json_object *kvs;
-	char *end;
 	size_t i;
 	int ret;
 
-	if (!n)
-		return -EINVAL;
-	end = strdup(prefix);
-	if (!end || !req) {
-		free(end);
-		json_object_put(req);
+	if (!req)
 		return -ENOMEM;
-	}
-	end[n - 1]++;
-	json_object_object_add(req, "key", b64(prefix, n));
-	json_object_object_add(req, "range_end", b64(end, n));
-	free(end);
+	json_object_object_add(req, "key", b64(key, strlen(key)));
+	if (end)
+		json_object_object_add(req, "range_end", b64(end, strlen(end)));
 	ret = call(e, "/v3/kv/range", req, &rep);
 	if (ret)
 		return ret;
@@ -592,20 +623,50 @@ int rcp_etcd_get_prefix(struct rcp_etcd *e, const char *prefix, rcp_etcd_kv_fn f
 			json_object *kv = json_object_array_get_idx(kvs, i);
 			json_object *k = NULL;
 			json_object *v = NULL;
-			char *key;
-			char *val;
+			char *kk;
+			char *vv;
 
 			json_object_object_get_ex(kv, "key", &k);
 			json_object_object_get_ex(kv, "value", &v);
-			key = unb64(k);
-			val = unb64(v);
+			kk = unb64(k);
+			vv = unb64(v);
 			/* an entry that does not decode is skipped: the caller logs what it got */
-			if (key && val)
-				fn(ctx, key, val, get_i64(kv, "lease", 0));
-			free(key);
-			free(val);
+			if (kk && vv)
+				fn(ctx, kk, vv, get_i64(kv, "lease", 0));
+			free(kk);
+			free(vv);
 		}
 	}
 	json_object_put(rep);
 	return 0;
+}
+
+/* rcp_etcd_get_prefix -- a range read of [prefix, prefix with its last byte + 1) */
+int rcp_etcd_get_prefix(struct rcp_etcd *e, const char *prefix, rcp_etcd_kv_fn fn, void *ctx)
+{
+	size_t n = strlen(prefix);
+	char *end;
+	int ret;
+
+	if (!n)
+		return -EINVAL;
+	end = strdup(prefix);
+	if (!end)
+		return -ENOMEM;
+	end[n - 1]++;
+	ret = range(e, prefix, end, fn, ctx);
+	free(end);
+	return ret;
+}
+
+/* rcp_etcd_get -- one key */
+int rcp_etcd_get(struct rcp_etcd *e, const char *key, rcp_etcd_kv_fn fn, void *ctx)
+{
+	return *key ? range(e, key, NULL, fn, ctx) : -EINVAL;
+}
+
+/* rcp_etcd_stats -- the counters */
+void rcp_etcd_stats(const struct rcp_etcd *e, struct rcp_etcd_stats *out)
+{
+	*out = e->stats;
 }

@@ -75,4 +75,17 @@ typedef void (*rcp_etcd_kv_fn)(void *ctx, const char *key, const char *value, in
 /* rcp_etcd_get_prefix -- every key starting with prefix, in key order, through fn */
 int rcp_etcd_get_prefix(struct rcp_etcd *e, const char *prefix, rcp_etcd_kv_fn fn, void *ctx);
 
+/* rcp_etcd_get -- one key through fn (not called if it is absent) */
+int rcp_etcd_get(struct rcp_etcd *e, const char *key, rcp_etcd_kv_fn fn, void *ctx);
+
+/* What a handle has sent and received, for the directory's benchmark. */
+struct rcp_etcd_stats {
+	uint64_t requests;
+	uint64_t bytes_sent;	 /* request bodies */
+	uint64_t bytes_received; /* reply bodies */
+};
+
+/* rcp_etcd_stats -- the handle's counters so far */
+void rcp_etcd_stats(const struct rcp_etcd *e, struct rcp_etcd_stats *out);
+
 #endif /* RDMACPY_COMMON_ETCD_H */

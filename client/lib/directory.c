@@ -202,18 +202,34 @@ static void on_region(void *ctx, const char *key, const char *value, int64_t lea
 	s->regions[s->nregions++] = r;
 }
 
-/* scan -- nodes, and the regions under prefix (NULL: none); public code */
-static int scan(struct rdmacpy_dir *d, const char *region_prefix, struct scan *s)
+/* scan -- the regions under region_prefix, then the nodes: every node (all_nodes) or only
+ * those the regions name, each read by its own key (a resolve on a large cluster reads a few
+ * entries, not the whole node list); public code */
+static int scan(struct rdmacpy_dir *d, const char *region_prefix, bool all_nodes, struct scan *s)
 {
 	char prefix[RCP_DIR_KEY_MAX];
-	int ret;
+	size_t i;
+	int ret = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->d = d;
-	rcp_dir_nodes_prefix(prefix, sizeof(prefix), d->cluster);
-	ret = rcp_etcd_get_prefix(d->etcd, prefix, on_node, s);
-	if (!ret && region_prefix)
+	if (region_prefix)
 		ret = rcp_etcd_get_prefix(d->etcd, region_prefix, on_region, s);
+	if (!ret && all_nodes) {
+		rcp_dir_nodes_prefix(prefix, sizeof(prefix), d->cluster);
+		ret = rcp_etcd_get_prefix(d->etcd, prefix, on_node, s);
+	}
+	for (i = 0; !ret && !all_nodes && i < s->nregions; i++) {
+		size_t j;
+		bool seen = false;
+
+		for (j = 0; j < i && !seen; j++)
+			seen = !strcmp(s->regions[j].node, s->regions[i].node);
+		if (seen)
+			continue;
+		rcp_dir_node_key(prefix, sizeof(prefix), d->cluster, s->regions[i].node);
+		ret = rcp_etcd_get(d->etcd, prefix, on_node, s);
+	}
 	if (ret) {
 		dir_err(d, "%s", rcp_etcd_error(d->etcd));
 		return public(ret);
@@ -281,7 +297,7 @@ int rdmacpy_dir_resolve(struct rdmacpy_dir *d, const char *region, const char *n
 		return RDMACPY_E_INVAL;
 	size = out->size;
 	rcp_dir_region_prefix(prefix, sizeof(prefix), d->cluster, region);
-	ret = scan(d, prefix, &s);
+	ret = scan(d, prefix, false, &s);
 	if (ret)
 		return ret;
 	for (i = 0; i < s.nregions; i++) {
@@ -325,7 +341,7 @@ int rdmacpy_dir_list_nodes(struct rdmacpy_dir *d, struct rdmacpy_dir_node *out, 
 	if (!d || (cap && !out) || (cap && elem_size < offsetof(struct rdmacpy_dir_node, node)))
 		return RDMACPY_E_INVAL;
 	rcp_dir_regions_prefix(prefix, sizeof(prefix), d->cluster);
-	ret = scan(d, prefix, &s);
+	ret = scan(d, prefix, true, &s);
 	if (ret)
 		return ret;
 	for (i = 0; i < s.nnodes && filled < cap; i++) {
@@ -375,7 +391,7 @@ int rdmacpy_dir_list_regions(struct rdmacpy_dir *d, const char *node,
 	    (node && !rcp_dir_name_ok(node)))
 		return RDMACPY_E_INVAL;
 	rcp_dir_regions_prefix(prefix, sizeof(prefix), d->cluster);
-	ret = scan(d, prefix, &s);
+	ret = scan(d, prefix, true, &s);
 	if (ret)
 		return ret;
 	for (i = 0; i < s.nregions; i++) {

@@ -295,6 +295,60 @@ bool th_log_after(const char *path, const char *word, char *out, size_t cap)
 	return found;
 }
 
+/* th_node2_run -- a command for node 2's agent, and its answer */
+int th_node2_run(char *out, size_t cap, const char *fmt, ...)
+{
+	static unsigned int seq;
+	const char *dir = getenv("RDMACPY_TWO_NODE_AGENT");
+	char base[512];
+	char tmp[600];
+	char path[600];
+	char cmd[4096];
+	va_list ap;
+	FILE *f;
+	int rc = -1;
+	int waited;
+
+	if (!dir)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(base, sizeof(base), "%s/%d-%u", dir, (int)getpid(), ++seq);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", base);
+	snprintf(path, sizeof(path), "%s.cmd", base);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "%s\n", cmd);
+	fclose(f);
+	if (rename(tmp, path))
+		return -1;
+	snprintf(path, sizeof(path), "%s.rc", base);
+	for (waited = 0; waited < 120000; waited += 50) {
+		f = fopen(path, "r");
+		if (f) {
+			if (fscanf(f, "%d", &rc) != 1)
+				rc = -1;
+			fclose(f);
+			break;
+		}
+		sleep_ms(50);
+	}
+	if (out && cap) {
+		snprintf(path, sizeof(path), "%s.out", base);
+		out[0] = '\0';
+		f = fopen(path, "r");
+		if (f) {
+			size_t n = fread(out, 1, cap - 1, f);
+
+			out[n] = '\0';
+			fclose(f);
+		}
+	}
+	return rc;
+}
+
 /* th_random_file -- write n pseudo-random bytes (seeded) to path; eight bytes per step of the
  * generator, since under an emulated CPU a byte at a time costs seconds per 100 MiB */
 int th_random_file(const char *path, uint64_t n, unsigned seed)

@@ -50,6 +50,10 @@ bool th_wait_log(const char *path, const char *word, int timeout_ms);
  * just after word, into out (cap bytes); whether there was one */
 bool th_log_after(const char *path, const char *word, char *out, size_t cap);
 
+/* th_node2_run -- run a shell command on node 2 of scripts/test-two-nodes (through its agent),
+ * capturing its output into out; its exit status, or -1 without an agent or after 120 s */
+int th_node2_run(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* th_random_file -- write n pseudo-random bytes (seeded) to path; 0 or -errno */
 int th_random_file(const char *path, uint64_t n, unsigned seed);
 
