@@ -118,7 +118,8 @@ char *rcp_dir_region_json(const struct rcp_dir_region *r)
 	json_object_object_add(o, "size", json_object_new_int64((int64_t)r->size));
 	json_object_object_add(o, "rights",
 			       json_object_new_string(r->rights == RCP_RIGHTS_RW ? "rw" : "ro"));
-	json_object_object_add(o, "kind", json_object_new_string(kinds[r->kind <= 3 ? r->kind : 0]));
+	json_object_object_add(o, "kind",
+			       json_object_new_string(kinds[r->kind <= 3 ? r->kind : 0]));
 	json_object_object_add(o, "dynamic", json_object_new_boolean(r->dynamic));
 	return to_string(o);
 }
@@ -191,8 +192,8 @@ int rcp_dir_node_parse(const char *cluster, const char *key, const char *json,
 	a = field(o, "addresses", json_type_array);
 	for (i = 0; a && i < json_object_array_length(a) && out->naddrs < RCP_DIR_MAX_ADDRS; i++) {
 		json_object *s = json_object_array_get_idx(a, i);
-		const char *t = json_object_is_type(s, json_type_string) ? json_object_get_string(s)
-									 : "";
+		const char *t =
+			json_object_is_type(s, json_type_string) ? json_object_get_string(s) : "";
 
 		if (strlen(t) >= RCP_DIR_ADDR_MAX || !addr_ok(t)) {
 			snprintf(why, cap, "address %zu is not an IP address", i);
@@ -261,7 +262,7 @@ int rcp_dir_region_parse(const char *cluster, const char *key, const char *json,
 	out->rights = rights[1] == 'w' ? RCP_RIGHTS_RW : RCP_RIGHTS_RO;
 	if (!copy_str(o, "kind", kind, sizeof(kind)))
 		kind[0] = '\0';
-	out->kind = !strcmp(kind, "huge") ? RCP_KIND_HUGE
+	out->kind = !strcmp(kind, "huge")   ? RCP_KIND_HUGE
 		    : !strcmp(kind, "file") ? RCP_KIND_FILE
 					    : RCP_KIND_ANON;
 	v = field(o, "dynamic", json_type_boolean);

@@ -86,8 +86,9 @@ static int parse_url(struct rcp_etcd *e, const char *url, char *err, size_t cap)
 		p = url + 8;
 		e->tls = true;
 	} else {
-		snprintf(err, cap, "'%s': the directory must be etcd://HOST:PORT[,HOST:PORT...] (or "
-				   "etcds:// for TLS)",
+		snprintf(err, cap,
+			 "'%s': the directory must be etcd://HOST:PORT[,HOST:PORT...] (or "
+			 "etcds:// for TLS)",
 			 url);
 		return -EPROTONOSUPPORT;
 	}
@@ -245,8 +246,8 @@ static CURLcode post_once(struct rcp_etcd *e, const char *path, const char *body
 	char auth[600];
 	CURLcode c;
 
-	snprintf(url, sizeof(url), "%s://%s%s", e->tls ? "https" : "http",
-		 e->endpoints[e->current], path);
+	snprintf(url, sizeof(url), "%s://%s%s", e->tls ? "https" : "http", e->endpoints[e->current],
+		 path);
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	if (e->token[0]) {
 		snprintf(auth, sizeof(auth), "Authorization: %s", e->token);
@@ -334,9 +335,9 @@ static int error_of(struct rcp_etcd *e, long status, json_object *rep)
 /* transient -- an error a cluster gives while it elects a leader: worth another try */
 static bool transient(long status, const char *reply)
 {
-	return status == 503 || (reply && (strstr(reply, "leader changed") ||
-					   strstr(reply, "no leader") ||
-					   strstr(reply, "request timed out")));
+	return status == 503 ||
+	       (reply && (strstr(reply, "leader changed") || strstr(reply, "no leader") ||
+			  strstr(reply, "request timed out")));
 }
 
 /* mono_ms -- the monotonic clock in milliseconds */
@@ -449,8 +450,8 @@ static json_object *b64(const void *p, size_t n)
 /* unb64 -- a json base64 string decoded into a new NUL-terminated buffer, or NULL */
 static char *unb64(json_object *j)
 {
-	const char *s = j && json_object_is_type(j, json_type_string) ? json_object_get_string(j)
-								      : NULL;
+	const char *s =
+		j && json_object_is_type(j, json_type_string) ? json_object_get_string(j) : NULL;
 	size_t n = s ? strlen(s) : 0;
 	size_t len = 0;
 	char *out;
@@ -600,8 +601,7 @@ int rcp_etcd_delete(struct rcp_etcd *e, const char *key)
 }
 
 /* range -- the keys of [key, end) (end NULL: key alone) through fn */
-static int range(struct rcp_etcd *e, const char *key, const char *end, rcp_etcd_kv_fn fn,
-		 void *ctx)
+static int range(struct rcp_etcd *e, const char *key, const char *end, rcp_etcd_kv_fn fn, void *ctx)
 {
 	json_object *req = json_object_new_object();
 	json_object *rep = NULL;

@@ -54,8 +54,8 @@ struct rcp_directory {
 	int64_t lease;
 	struct entry *have; /* what is in etcd now */
 	size_t nhave;
-	bool reachable;	  /* last state logged */
-	bool pending;	  /* the snapshot changed and etcd does not have it yet */
+	bool reachable; /* last state logged */
+	bool pending;	/* the snapshot changed and etcd does not have it yet */
 	unsigned int backoff_ms;
 	char cluster[RCP_DIR_NAME_MAX];
 	char node[RCP_DIR_NAME_MAX];
@@ -98,8 +98,9 @@ static int snapshot(struct rcp_directory *d, struct entry **out, size_t *n)
 		struct rcp_dir_region e = {0};
 
 		if (!rcp_dir_region_name_ok(r->name)) {
-			rcp_warn(&srv->log, "directory: region %s not published: its name holds a "
-					    "'/'",
+			rcp_warn(&srv->log,
+				 "directory: region %s not published: its name holds a "
+				 "'/'",
 				 r->name);
 			continue;
 		}
@@ -222,8 +223,8 @@ static int publish(struct rcp_directory *d, const struct entry *want, size_t nwa
 	rcp_info(&d->srv->log,
 		 "directory: published node %s and %zu region%s in cluster %s under lease %llx "
 		 "(TTL %d s, etcd at %s)",
-		 d->node, nwant - 1, nwant == 2 ? "" : "s", d->cluster, (unsigned long long)d->lease,
-		 d->ttl, rcp_etcd_endpoint(d->etcd));
+		 d->node, nwant - 1, nwant == 2 ? "" : "s", d->cluster,
+		 (unsigned long long)d->lease, d->ttl, rcp_etcd_endpoint(d->etcd));
 	d->reachable = true;
 	return 0;
 }
@@ -267,8 +268,9 @@ static unsigned int cycle(struct rcp_directory *d, bool changed)
 	if (d->lease) {
 		ret = rcp_etcd_lease_keepalive(d->etcd, d->lease);
 		if (ret == -ENOENT) {
-			rcp_warn(&d->srv->log, "directory: lease %llx expired (etcd was away longer "
-					       "than %d s); publishing again",
+			rcp_warn(&d->srv->log,
+				 "directory: lease %llx expired (etcd was away longer "
+				 "than %d s); publishing again",
 				 (unsigned long long)d->lease, d->ttl);
 			d->lease = 0;
 			ret = 0;
@@ -327,12 +329,14 @@ static void *publisher(void *arg)
 		int ret = rcp_etcd_lease_revoke(d->etcd, d->lease);
 
 		if (ret)
-			rcp_warn(&d->srv->log, "directory: revoking lease %llx: %s; its entries go "
-					       "in %d s",
+			rcp_warn(&d->srv->log,
+				 "directory: revoking lease %llx: %s; its entries go "
+				 "in %d s",
 				 (unsigned long long)d->lease, rcp_etcd_error(d->etcd), d->ttl);
 		else
-			rcp_info(&d->srv->log, "directory: lease %llx revoked: node %s left the "
-					       "directory",
+			rcp_info(&d->srv->log,
+				 "directory: lease %llx revoked: node %s left the "
+				 "directory",
 				 (unsigned long long)d->lease, d->node);
 		d->lease = 0;
 	}
@@ -389,8 +393,9 @@ int rcp_directory_start(struct rcp_server *srv)
 		host[RCP_DIR_NAME_MAX - 1] = '\0';
 		snprintf(d->node, sizeof(d->node), "%.63s", host);
 		if (!rcp_dir_name_ok(d->node)) {
-			rcp_err(&srv->log, "directory: the host name '%s' is not a node name; give "
-					   "--node NAME",
+			rcp_err(&srv->log,
+				"directory: the host name '%s' is not a node name; give "
+				"--node NAME",
 				host);
 			free(d);
 			return -EINVAL;

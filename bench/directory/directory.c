@@ -18,9 +18,9 @@
 #include "common/directory.h"
 #include "common/etcd.h"
 
-#define TTL_S	       10
-#define PUBLISHERS     8 /* threads emulating the daemons, each with its own connection */
-#define MAX_SAMPLES    (1u << 20)
+#define TTL_S	    10
+#define PUBLISHERS  8 /* threads emulating the daemons, each with its own connection */
+#define MAX_SAMPLES (1u << 20)
 
 struct opts {
 	const char *url;
@@ -127,8 +127,8 @@ static int register_node(struct rcp_etcd *e, struct node *n, unsigned int idx)
 	ret = rcp_etcd_put(e, key, json, n->lease);
 	free(json);
 	for (r = 0; !ret && r < O.regions; r++) {
-		struct rcp_dir_region dr = {.size = 1ull << 30, .rights = RCP_RIGHTS_RW,
-					    .kind = RCP_KIND_ANON};
+		struct rcp_dir_region dr = {
+			.size = 1ull << 30, .rights = RCP_RIGHTS_RW, .kind = RCP_KIND_ANON};
 
 		snprintf(dr.region, sizeof(dr.region), "%.40s-r%u", n->name, r);
 		snprintf(dr.node, sizeof(dr.node), "%s", n->name);
@@ -229,7 +229,8 @@ static double proc_cpu_s(int pid)
 	}
 	fclose(f);
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -256,10 +257,14 @@ static long proc_rss_kib(int pid)
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{"etcd", required_argument, NULL, 'e'},	   {"nodes", required_argument, NULL, 'n'},
-		{"regions", required_argument, NULL, 'r'}, {"clients", required_argument, NULL, 'c'},
-		{"seconds", required_argument, NULL, 's'}, {"etcd-pid", required_argument, NULL, 'p'},
-		{"out", required_argument, NULL, 'o'},	   {NULL, 0, NULL, 0},
+		{"etcd", required_argument, NULL, 'e'},
+		{"nodes", required_argument, NULL, 'n'},
+		{"regions", required_argument, NULL, 'r'},
+		{"clients", required_argument, NULL, 'c'},
+		{"seconds", required_argument, NULL, 's'},
+		{"etcd-pid", required_argument, NULL, 'p'},
+		{"out", required_argument, NULL, 'o'},
+		{NULL, 0, NULL, 0},
 	};
 	struct publisher pub[PUBLISHERS];
 	struct resolver *res;
@@ -280,15 +285,30 @@ int main(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		switch (ch) {
-		case 'e': O.url = optarg; break;
-		case 'n': O.nodes = (unsigned int)atoi(optarg); break;
-		case 'r': O.regions = (unsigned int)atoi(optarg); break;
-		case 'c': O.clients = (unsigned int)atoi(optarg); break;
-		case 's': O.seconds = atof(optarg); break;
-		case 'p': O.etcd_pid = atoi(optarg); break;
-		case 'o': O.out = optarg; break;
-		default: die("usage: rdmacpy-dirbench --etcd URL --nodes N [--regions R] "
-			     "[--clients M] [--seconds S] [--etcd-pid PID] [--out FILE]");
+		case 'e':
+			O.url = optarg;
+			break;
+		case 'n':
+			O.nodes = (unsigned int)atoi(optarg);
+			break;
+		case 'r':
+			O.regions = (unsigned int)atoi(optarg);
+			break;
+		case 'c':
+			O.clients = (unsigned int)atoi(optarg);
+			break;
+		case 's':
+			O.seconds = atof(optarg);
+			break;
+		case 'p':
+			O.etcd_pid = atoi(optarg);
+			break;
+		case 'o':
+			O.out = optarg;
+			break;
+		default:
+			die("usage: rdmacpy-dirbench --etcd URL --nodes N [--regions R] "
+			    "[--clients M] [--seconds S] [--etcd-pid PID] [--out FILE]");
 		}
 	}
 	if (!O.url || !O.nodes || !O.clients)
@@ -379,9 +399,9 @@ int main(int argc, char **argv)
 			       json_object_new_double((double)keepalives / elapsed_s));
 	json_object_object_add(root, "keepalive_bytes_per_s",
 			       json_object_new_double((double)ka_bytes / elapsed_s));
-	json_object_object_add(root, "etcd_cpu_percent",
-			       json_object_new_double(cpu0 >= 0 ? (cpu1 - cpu0) / elapsed_s * 100
-								: -1));
+	json_object_object_add(
+		root, "etcd_cpu_percent",
+		json_object_new_double(cpu0 >= 0 ? (cpu1 - cpu0) / elapsed_s * 100 : -1));
 	json_object_object_add(root, "etcd_rss_kib",
 			       json_object_new_int64(O.etcd_pid ? proc_rss_kib(O.etcd_pid) : -1));
 	json_object_object_add(root, "failures", json_object_new_int64((int64_t)failures));

@@ -277,3 +277,37 @@ void cli_hex(const uint8_t *d, size_t n, char *out)
 	}
 	out[2 * n] = '\0';
 }
+
+/* cli_json_fixed -- a JSON number (a double) written with decimals digits after the point */
+json_object *cli_json_fixed(double v, int decimals)
+{
+	char text[64];
+	int n;
+
+	/* the precision the summaries always had: json-c alone writes up to 17 digits */
+	n = snprintf(text, sizeof(text), "%.*f", decimals, v);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return json_object_new_double(v);
+	return json_object_new_double_s(v, text);
+}
+
+/* cli_json_print -- --json's document on one line of stdout, then released */
+int cli_json_print(json_object *obj)
+{
+	const char *text = NULL;
+
+	/* no "\/" for '/': the text stays what simple searches of it expect */
+	if (obj)
+		text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text) {
+		printf("%s\n", text);
+		fflush(stdout);
+	}
+	json_object_put(obj);
+	if (!text) {
+		cli_error("out of memory writing the JSON result");
+		return CLI_EXIT_FAILURE;
+	}
+	return 0;
+}

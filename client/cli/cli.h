@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <json-c/json.h>
+
 #include "client/cli/exitcode.h"
 #include "client/cli/spec.h"
 #include "rdmacpy.h"
@@ -20,7 +22,7 @@ struct cli_opts {
 	const char *key_file;
 	const char *directory; /* etcd://... of the cluster directory, or NULL */
 	const char *cluster;   /* its cluster name, NULL: "default" */
-	const char *device; /* the local RDMA device to connect from, NULL: the route's */
+	const char *device;    /* the local RDMA device to connect from, NULL: the route's */
 	uint8_t device_port;
 	bool read_only; /* mk: the region's rights */
 	bool quiet;
@@ -93,6 +95,13 @@ int cli_fail(struct rdmacpy_conn *conn, const char *host, int err, const char *w
 
 /* cli_print_checksum -- hex digest */
 void cli_hex(const uint8_t *d, size_t n, char *out);
+
+/* cli_json_fixed -- a JSON number (a double) written with decimals digits after the point */
+json_object *cli_json_fixed(double v, int decimals);
+
+/* cli_json_print -- --json's document on one line of stdout, then released (obj may be NULL:
+ * out of memory); CLI_EXIT_FAILURE after explaining when it could not be written, else 0 */
+int cli_json_print(json_object *obj);
 
 /* subcommands: each returns an exit code */
 int cli_cmd_put(const struct cli_opts *o, int argc, char **argv);

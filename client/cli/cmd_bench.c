@@ -248,25 +248,46 @@ static const char *mode_name(enum rdmacpy_moderation m)
 	return (unsigned)m < 4 ? names[m] : "?";
 }
 
-/* print_result -- one table row or one JSON object */
-static void print_result(const struct cli_opts *o, const struct bench_result *r, bool first,
-			 bool hw)
+/* result_json -- one size's bench --json object: {"op", "test", "size", "qd", "qps", "mode",
+ * "hw_moderation", "ops", "bytes", "seconds", "mbps", "lat_p50_us", "lat_p99_us", "wakeups",
+ * "completions", "wakeups_per_gib", "completions_per_wakeup", "cpu_s_per_gib", "sges",
+ * "separate"}, or NULL */
+static json_object *result_json(const struct cli_opts *o, const struct bench_result *r, bool hw)
+{
+	json_object *j = json_object_new_object();
+
+	if (!j)
+		return NULL;
+	json_object_object_add(j, "op", json_object_new_string(o->bench_read ? "read" : "write"));
+	json_object_object_add(j, "test", json_object_new_string(o->latency ? "lat" : "bw"));
+	json_object_object_add(j, "size", json_object_new_int64((int64_t)r->size));
+	json_object_object_add(j, "qd", json_object_new_int64(o->queue_depth));
+	json_object_object_add(j, "qps", json_object_new_int64(o->nqp ? o->nqp : 1));
+	json_object_object_add(j, "mode", json_object_new_string(mode_name(o->moderation)));
+	json_object_object_add(j, "hw_moderation", json_object_new_boolean(hw));
+	json_object_object_add(j, "ops", json_object_new_int64((int64_t)r->ops));
+	json_object_object_add(j, "bytes", json_object_new_int64((int64_t)r->bytes));
+	json_object_object_add(j, "seconds", cli_json_fixed(r->seconds, 6));
+	json_object_object_add(j, "mbps", cli_json_fixed(r->mbps, 3));
+	json_object_object_add(j, "lat_p50_us", cli_json_fixed(r->lat_p50_us, 2));
+	json_object_object_add(j, "lat_p99_us", cli_json_fixed(r->lat_p99_us, 2));
+	json_object_object_add(j, "wakeups", json_object_new_int64((int64_t)r->wakeups));
+	json_object_object_add(j, "completions", json_object_new_int64((int64_t)r->completions));
+	json_object_object_add(j, "wakeups_per_gib", cli_json_fixed(r->wakeups_per_gib, 1));
+	json_object_object_add(j, "completions_per_wakeup",
+			       cli_json_fixed(r->completions_per_wakeup, 2));
+	json_object_object_add(j, "cpu_s_per_gib", cli_json_fixed(r->cpu_s_per_gib, 4));
+	json_object_object_add(j, "sges", json_object_new_int64(o->sges ? o->sges : 1));
+	json_object_object_add(j, "separate", json_object_new_boolean(o->sges > 1 && o->separate));
+	return j;
+}
+
+/* print_result -- one table row, or with --json one object added to results */
+static void print_result(const struct cli_opts *o, const struct bench_result *r,
+			 json_object *results, bool hw)
 {
 	if (o->json) {
-		printf("%s{\"op\":\"%s\",\"test\":\"%s\",\"size\":%llu,\"qd\":%u,\"qps\":%u,"
-		       "\"mode\":\"%s\",\"hw_moderation\":%s,\"ops\":%llu,\"bytes\":%llu,"
-		       "\"seconds\":%.6f,\"mbps\":%.3f,\"lat_p50_us\":%.2f,\"lat_p99_us\":%.2f,"
-		       "\"wakeups\":%llu,\"completions\":%llu,\"wakeups_per_gib\":%.1f,"
-		       "\"completions_per_wakeup\":%.2f,\"cpu_s_per_gib\":%.4f,\"sges\":%u,"
-		       "\"separate\":%s}",
-		       first ? "" : ",\n", o->bench_read ? "read" : "write",
-		       o->latency ? "lat" : "bw", (unsigned long long)r->size, o->queue_depth,
-		       o->nqp ? o->nqp : 1, mode_name(o->moderation), hw ? "true" : "false",
-		       (unsigned long long)r->ops, (unsigned long long)r->bytes, r->seconds,
-		       r->mbps, r->lat_p50_us, r->lat_p99_us, (unsigned long long)r->wakeups,
-		       (unsigned long long)r->completions, r->wakeups_per_gib,
-		       r->completions_per_wakeup, r->cpu_s_per_gib, o->sges ? o->sges : 1,
-		       o->sges > 1 && o->separate ? "true" : "false");
+		json_object_array_add(results, result_json(o, r, hw));
 		return;
 	}
 	printf(" %-10llu %-10llu %12.2f %10.2f %10.2f %14.0f %10.2f %10.4f\n",
@@ -283,6 +304,7 @@ int cli_cmd_bench(const struct cli_opts *o_in, int argc, char **argv)
 	struct rdmacpy_grant *grant = NULL;
 	struct rdmacpy_mem *mem = NULL;
 	struct rdmacpy_counters c;
+	json_object *results = NULL; /* --json: one array of every size's object */
 	struct cli_spec spec;
 	uint64_t region_size = 0;
 	uint64_t max_size = 0;
@@ -350,7 +372,12 @@ int cli_cmd_bench(const struct cli_opts *o_in, int argc, char **argv)
 	c.size = sizeof(c);
 	rdmacpy_conn_counters(conn, &c);
 	if (o.json) {
-		printf("[");
+		results = json_object_new_array();
+		if (!results) {
+			cli_error("out of memory");
+			rc = CLI_EXIT_FAILURE;
+			goto out;
+		}
 	} else {
 		printf("# rdmacpy bench %s %s, %s, qd %u, %u QP(s), moderation %s%s\n",
 		       o.bench_read ? "read" : "write", argv[0],
@@ -366,16 +393,22 @@ int cli_cmd_bench(const struct cli_opts *o_in, int argc, char **argv)
 		rc = o.latency ? run_lat(&o, conn, grant, buf, o.sizes[i], &r)
 			       : run_bw(&o, conn, grant, buf, o.sizes[i], o.queue_depth, &r);
 		if (rc) {
-			if (o.json)
-				printf("]\n");
+			/* the sizes measured so far, as before a failure */
+			if (o.json) {
+				cli_json_print(results);
+				results = NULL;
+			}
 			rc = cli_fail(conn, spec.host, rc, "benchmark failed");
 			goto out;
 		}
-		print_result(&o, &r, i == 0, c.hw_moderation);
+		print_result(&o, &r, results, c.hw_moderation);
 	}
-	if (o.json)
-		printf("]\n");
+	if (o.json) {
+		rc = cli_json_print(results);
+		results = NULL;
+	}
 out:
+	json_object_put(results);
 	rdmacpy_mem_dereg(&mem);
 	rdmacpy_grant_close(&grant);
 	rdmacpy_conn_close(&conn);

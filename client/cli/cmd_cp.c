@@ -124,29 +124,43 @@ out_close:
 	return rc;
 }
 
+/* report_json -- cp --json: {"op", "bytes", "seconds", "mbps", "client_bytes_read",
+ * "client_bytes_written", "verified"}, or NULL */
+static json_object *report_json(const struct rdmacpy_counters *c, uint64_t bytes, double secs,
+				double rate, bool verified)
+{
+	json_object *j = json_object_new_object();
+
+	if (!j)
+		return NULL;
+	json_object_object_add(j, "op", json_object_new_string("cp"));
+	json_object_object_add(j, "bytes", json_object_new_int64((int64_t)bytes));
+	json_object_object_add(j, "seconds", cli_json_fixed(secs, 6));
+	json_object_object_add(j, "mbps", cli_json_fixed(rate / 1e6, 3));
+	json_object_object_add(j, "client_bytes_read",
+			       json_object_new_int64((int64_t)c->bytes_read));
+	json_object_object_add(j, "client_bytes_written",
+			       json_object_new_int64((int64_t)c->bytes_written));
+	json_object_object_add(j, "verified", json_object_new_boolean(verified));
+	return j;
+}
+
 /* report -- the summary, or the JSON object; the client_* counters show that no byte of the
- * copy went through this machine */
-static void report(const struct cli_opts *o, const struct rdmacpy_counters *c, uint64_t bytes,
-		   double secs, bool verified)
+ * copy went through this machine. An exit code: the JSON may fail to be written */
+static int report(const struct cli_opts *o, const struct rdmacpy_counters *c, uint64_t bytes,
+		  double secs, bool verified)
 {
 	double rate = secs > 0 ? (double)bytes / secs : 0;
 	char r[32];
 
-	if (o->json) {
-		printf("{\"op\":\"cp\",\"bytes\":%llu,\"seconds\":%.6f,\"mbps\":%.3f,"
-		       "\"client_bytes_read\":%llu,\"client_bytes_written\":%llu,"
-		       "\"verified\":%s}\n",
-		       (unsigned long long)bytes, secs, rate / 1e6,
-		       (unsigned long long)c->bytes_read, (unsigned long long)c->bytes_written,
-		       verified ? "true" : "false");
-		fflush(stdout);
-		return;
-	}
+	if (o->json)
+		return cli_json_print(report_json(c, bytes, secs, rate, verified));
 	if (o->quiet)
-		return;
+		return 0;
 	cli_format_rate(rate, r, sizeof(r));
 	fprintf(stderr, "cp: %llu bytes in %.3f s, %s%s\n", (unsigned long long)bytes, secs, r,
 		verified ? ", verified" : "");
+	return 0;
 }
 
 /* cli_cmd_cp -- rdmacpy cp SRC_HOST:REGION[@OFFSET][+LENGTH] DST_HOST:REGION[@OFFSET] */
@@ -207,7 +221,7 @@ int cli_cmd_cp(const struct cli_opts *o, int argc, char **argv)
 		ctr.bytes_read += dctr.bytes_read;
 		ctr.bytes_written += dctr.bytes_written;
 	}
-	report(o, &ctr, done, secs, o->verify);
+	rc = report(o, &ctr, done, secs, o->verify);
 out_close:
 	rdmacpy_conn_close(&conn);
 	return rc;

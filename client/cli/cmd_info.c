@@ -21,6 +21,30 @@ static const char *kind_name(enum rdmacpy_region_kind k)
 	return "?";
 }
 
+/* regions_json -- ls --json: [{"name", "size", "rights", "kind", "dynamic"}...], or NULL */
+static json_object *regions_json(const struct rdmacpy_region_info *r, int n)
+{
+	json_object *a = json_object_new_array();
+	json_object *e;
+
+	for (int i = 0; a && i < n; i++) {
+		e = json_object_new_object();
+		if (!e) {
+			json_object_put(a);
+			return NULL;
+		}
+		json_object_object_add(e, "name", json_object_new_string(r[i].name));
+		json_object_object_add(e, "size", json_object_new_int64((int64_t)r[i].size));
+		json_object_object_add(
+			e, "rights",
+			json_object_new_string(r[i].rights == RDMACPY_RIGHTS_RW ? "rw" : "ro"));
+		json_object_object_add(e, "kind", json_object_new_string(kind_name(r[i].kind)));
+		json_object_object_add(e, "dynamic", json_object_new_boolean(r[i].dynamic));
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
 /* cli_cmd_ls -- rdmacpy ls HOST */
 int cli_cmd_ls(const struct cli_opts *o, int argc, char **argv)
 {
@@ -46,14 +70,7 @@ int cli_cmd_ls(const struct cli_opts *o, int argc, char **argv)
 		goto out;
 	}
 	if (o->json) {
-		printf("[");
-		for (int i = 0; i < n; i++)
-			printf("%s{\"name\":\"%s\",\"size\":%llu,\"rights\":\"%s\",\"kind\":\"%s\","
-			       "\"dynamic\":%s}",
-			       i ? "," : "", regions[i].name, (unsigned long long)regions[i].size,
-			       regions[i].rights == RDMACPY_RIGHTS_RW ? "rw" : "ro",
-			       kind_name(regions[i].kind), regions[i].dynamic ? "true" : "false");
-		printf("]\n");
+		rc = cli_json_print(regions_json(regions, n));
 	} else {
 		printf("%-24s %14s %6s %-5s\n", "REGION", "SIZE", "RIGHTS", "KIND");
 		for (int i = 0; i < n; i++) {
@@ -122,18 +139,17 @@ int cli_cmd_stat(const struct cli_opts *o, int argc, char **argv)
 			{"bytes_flushed", st.bytes_flushed},
 		};
 		size_t n = sizeof(rows) / sizeof(rows[0]);
+		json_object *j = o->json ? json_object_new_object() : NULL;
 
-		if (o->json)
-			printf("{");
 		for (size_t i = 0; i < n; i++) {
-			if (o->json)
-				printf("%s\"%s\":%llu", i ? "," : "", rows[i].name,
-				       (unsigned long long)rows[i].v);
-			else
+			if (j)
+				json_object_object_add(j, rows[i].name,
+						       json_object_new_int64((int64_t)rows[i].v));
+			else if (!o->json)
 				printf("%-22s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
 		}
 		if (o->json)
-			printf("}\n");
+			rc = cli_json_print(j);
 	}
 out:
 	rdmacpy_conn_close(&conn);

@@ -30,6 +30,20 @@ static int host_region(const struct cli_opts *o, const char *cmd, const char *ar
 	return rc;
 }
 
+/* created_json -- mk --json: {"region", "size", "rights"}, or NULL */
+static json_object *created_json(const char *region, uint64_t size, enum rdmacpy_rights rights)
+{
+	json_object *j = json_object_new_object();
+
+	if (!j)
+		return NULL;
+	json_object_object_add(j, "region", json_object_new_string(region));
+	json_object_object_add(j, "size", json_object_new_int64((int64_t)size));
+	json_object_object_add(j, "rights",
+			       json_object_new_string(rights == RDMACPY_RIGHTS_RW ? "rw" : "ro"));
+	return j;
+}
+
 /* cli_cmd_mk -- rdmacpy mk HOST:NAME SIZE */
 int cli_cmd_mk(const struct cli_opts *o, int argc, char **argv)
 {
@@ -61,8 +75,7 @@ int cli_cmd_mk(const struct cli_opts *o, int argc, char **argv)
 		goto out;
 	}
 	if (o->json) {
-		printf("{\"region\":\"%s\",\"size\":%llu,\"rights\":\"%s\"}\n", spec.region,
-		       (unsigned long long)got, rights == RDMACPY_RIGHTS_RW ? "rw" : "ro");
+		rc = cli_json_print(created_json(spec.region, got, rights));
 	} else if (!o->quiet) {
 		rcp_size_format(got, pretty, sizeof(pretty));
 		fprintf(stderr, "created %s:%s, %s (%llu bytes)\n", spec.host, spec.region, pretty,

@@ -23,12 +23,33 @@ static void on_progress(void *ctx, uint64_t done)
 	cli_progress_update(ctx, done);
 }
 
+/* report_json -- put/get --json: {"op", "bytes", "seconds", "mbps", "wakeups", "completions",
+ * "wrs_posted", "verified"}, or NULL */
+static json_object *report_json(const char *op, const struct rdmacpy_counters *c, uint64_t bytes,
+				double secs, double rate, bool verified)
+{
+	json_object *j = json_object_new_object();
+
+	if (!j)
+		return NULL;
+	json_object_object_add(j, "op", json_object_new_string(op));
+	json_object_object_add(j, "bytes", json_object_new_int64((int64_t)bytes));
+	json_object_object_add(j, "seconds", cli_json_fixed(secs, 6));
+	json_object_object_add(j, "mbps", cli_json_fixed(rate / 1e6, 3));
+	json_object_object_add(j, "wakeups", json_object_new_int64((int64_t)c->wakeups));
+	json_object_object_add(j, "completions", json_object_new_int64((int64_t)c->completions));
+	json_object_object_add(j, "wrs_posted", json_object_new_int64((int64_t)c->wrs_posted));
+	json_object_object_add(j, "verified", json_object_new_boolean(verified));
+	return j;
+}
+
 /*
  * report -- the summary line, or the JSON object with --json. The time is the transfer's
- * (for put including the flush that makes it durable), not connecting or verifying.
+ * (for put including the flush that makes it durable), not connecting or verifying. An exit
+ * code: the JSON may fail to be written.
  */
-static void report(const struct cli_opts *o, struct rdmacpy_conn *conn, const char *op,
-		   uint64_t bytes, double secs, bool verified)
+static int report(const struct cli_opts *o, struct rdmacpy_conn *conn, const char *op,
+		  uint64_t bytes, double secs, bool verified)
 {
 	struct rdmacpy_counters c = {0};
 	double rate = secs > 0 ? (double)bytes / secs : 0;
@@ -36,21 +57,14 @@ static void report(const struct cli_opts *o, struct rdmacpy_conn *conn, const ch
 
 	c.size = sizeof(c);
 	rdmacpy_conn_counters(conn, &c);
-	if (o->json) {
-		printf("{\"op\":\"%s\",\"bytes\":%llu,\"seconds\":%.6f,\"mbps\":%.3f,"
-		       "\"wakeups\":%llu,\"completions\":%llu,\"wrs_posted\":%llu,"
-		       "\"verified\":%s}\n",
-		       op, (unsigned long long)bytes, secs, rate / 1e6,
-		       (unsigned long long)c.wakeups, (unsigned long long)c.completions,
-		       (unsigned long long)c.wrs_posted, verified ? "true" : "false");
-		fflush(stdout);
-		return;
-	}
+	if (o->json)
+		return cli_json_print(report_json(op, &c, bytes, secs, rate, verified));
 	if (o->quiet)
-		return;
+		return 0;
 	cli_format_rate(rate, r, sizeof(r));
 	fprintf(stderr, "%s: %llu bytes in %.3f s, %s%s\n", op, (unsigned long long)bytes, secs, r,
 		verified ? ", verified" : "");
+	return 0;
 }
 
 /* verify -- compare the daemon's checksum of the range with ours */
@@ -242,7 +256,7 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 	secs = (double)(cli_now_ns() - t0) / 1e9;
 	rc = o->verify ? verify(conn, &spec, s.done, &s.sum) : 0;
 	if (!rc)
-		report(o, conn, "put", s.done, secs, o->verify);
+		rc = report(o, conn, "put", s.done, secs, o->verify);
 out_grant:
 	rdmacpy_grant_close(&grant);
 out_close:
@@ -339,7 +353,7 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 			goto out_file;
 		}
 	}
-	report(o, conn, "get", s.done, secs, o->verify);
+	rc = report(o, conn, "get", s.done, secs, o->verify);
 out_file:
 	if (!to_stdout) {
 		close(fd);

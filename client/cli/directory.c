@@ -78,7 +78,8 @@ int cli_spec_resolve(const struct cli_opts *o, const char *text, struct cli_spec
 	if (cli_spec_is_remote(text) || !o->directory) {
 		if (cli_spec_parse(text, spec, err, sizeof(err))) {
 			cli_error("%s%s", err,
-				  o->directory ? "" : " (or give --directory to name regions alone)");
+				  o->directory ? ""
+					       : " (or give --directory to name regions alone)");
 			return CLI_EXIT_USAGE;
 		}
 		return 0;
@@ -138,11 +139,83 @@ int cli_node_resolve(const struct cli_opts *o, struct cli_spec *spec)
 		rc = 0;
 	}
 	if (rc)
-		cli_error("no node %s in cluster %s", spec->node, o->cluster ? o->cluster : "default");
+		cli_error("no node %s in cluster %s", spec->node,
+			  o->cluster ? o->cluster : "default");
 out:
 	free(nodes);
 	rdmacpy_dir_close(&d);
 	return rc;
+}
+
+/* node_json -- one node of ls --directory --json: {"node", "addresses", "port", "started",
+ * "lease_left_s", "lease_ttl_s", "regions": [{"region", "size", "rights"}...]}, or NULL */
+static json_object *node_json(const struct rdmacpy_dir_node *nd,
+			      const struct rdmacpy_dir_entry *regions, int m)
+{
+	json_object *j = json_object_new_object();
+	json_object *addrs = json_object_new_array();
+	json_object *rs = json_object_new_array();
+	json_object *r;
+	bool rw;
+	int i;
+
+	if (!j || !addrs || !rs)
+		goto fail;
+	for (i = 0; i < (int)nd->naddresses; i++)
+		json_object_array_add(addrs, json_object_new_string(nd->addresses[i]));
+	for (i = 0; i < m; i++) {
+		if (strcmp(regions[i].node, nd->node))
+			continue;
+		rw = regions[i].rights == RDMACPY_RIGHTS_RW;
+		r = json_object_new_object();
+		if (!r)
+			goto fail;
+		json_object_object_add(r, "region", json_object_new_string(regions[i].region));
+		json_object_object_add(r, "size",
+				       json_object_new_int64((int64_t)regions[i].region_size));
+		json_object_object_add(r, "rights", json_object_new_string(rw ? "rw" : "ro"));
+		json_object_array_add(rs, r);
+	}
+	json_object_object_add(j, "node", json_object_new_string(nd->node));
+	json_object_object_add(j, "addresses", addrs);
+	json_object_object_add(j, "port", json_object_new_int(nd->port));
+	json_object_object_add(j, "started", json_object_new_string(nd->started));
+	json_object_object_add(j, "lease_left_s", json_object_new_int64(nd->lease_left_s));
+	json_object_object_add(j, "lease_ttl_s", json_object_new_int64(nd->lease_ttl_s));
+	json_object_object_add(j, "regions", rs);
+	return j;
+fail:
+	json_object_put(j);
+	json_object_put(addrs);
+	json_object_put(rs);
+	return NULL;
+}
+
+/* cluster_json -- ls --directory --json: {"cluster", "nodes": [node_json...]}, or NULL */
+static json_object *cluster_json(const struct cli_opts *o, const struct rdmacpy_dir_node *nodes,
+				 int n, const struct rdmacpy_dir_entry *regions, int m)
+{
+	json_object *j = json_object_new_object();
+	json_object *a = json_object_new_array();
+	json_object *nd;
+	int i;
+
+	if (!j || !a)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		nd = node_json(&nodes[i], regions, m);
+		if (!nd)
+			goto fail;
+		json_object_array_add(a, nd);
+	}
+	json_object_object_add(j, "cluster",
+			       json_object_new_string(o->cluster ? o->cluster : "default"));
+	json_object_object_add(j, "nodes", a);
+	return j;
+fail:
+	json_object_put(j);
+	json_object_put(a);
+	return NULL;
 }
 
 /* cli_cmd_ls_cluster -- rdmacpy ls (no host): the directory's nodes and regions */
@@ -180,27 +253,7 @@ int cli_cmd_ls_cluster(const struct cli_opts *o)
 		goto out;
 	}
 	if (o->json) {
-		printf("{\"cluster\":\"%s\",\"nodes\":[", o->cluster ? o->cluster : "default");
-		for (i = 0; i < n; i++) {
-			printf("%s{\"node\":\"%s\",\"addresses\":[", i ? "," : "", nodes[i].node);
-			for (j = 0; j < (int)nodes[i].naddresses; j++)
-				printf("%s\"%s\"", j ? "," : "", nodes[i].addresses[j]);
-			printf("],\"port\":%u,\"started\":\"%s\",\"lease_left_s\":%lld,"
-			       "\"lease_ttl_s\":%lld,\"regions\":[",
-			       nodes[i].port, nodes[i].started, (long long)nodes[i].lease_left_s,
-			       (long long)nodes[i].lease_ttl_s);
-			for (j = 0, rc = 0; j < m; j++) {
-				if (strcmp(regions[j].node, nodes[i].node))
-					continue;
-				printf("%s{\"region\":\"%s\",\"size\":%llu,\"rights\":\"%s\"}",
-				       rc++ ? "," : "", regions[j].region,
-				       (unsigned long long)regions[j].region_size,
-				       regions[j].rights == RDMACPY_RIGHTS_RW ? "rw" : "ro");
-			}
-			printf("]}");
-		}
-		printf("]}\n");
-		rc = 0;
+		rc = cli_json_print(cluster_json(o, nodes, n, regions, m));
 		goto out;
 	}
 	printf("%-20s %-30s %6s %-12s %s\n", "NODE", "ADDRESS", "PORT", "LEASE", "REGIONS");

@@ -88,8 +88,7 @@ void rdmacpy_dir_opts_init(struct rdmacpy_dir_opts *o)
 }
 
 /* rdmacpy_dir_open -- a handle; nothing is sent yet */
-int rdmacpy_dir_open(const char *url, const struct rdmacpy_dir_opts *opts,
-		     struct rdmacpy_dir **out)
+int rdmacpy_dir_open(const char *url, const struct rdmacpy_dir_opts *opts, struct rdmacpy_dir **out)
 {
 	struct rdmacpy_dir_opts o;
 	struct rcp_etcd_opts eo = {0};
@@ -376,9 +375,8 @@ int rdmacpy_dir_list_nodes(struct rdmacpy_dir *d, struct rdmacpy_dir_node *out, 
 }
 
 /* rdmacpy_dir_list_regions -- regions of one node or all, each with where to connect */
-int rdmacpy_dir_list_regions(struct rdmacpy_dir *d, const char *node,
-			     struct rdmacpy_dir_entry *out, size_t elem_size, size_t cap,
-			     size_t *total)
+int rdmacpy_dir_list_regions(struct rdmacpy_dir *d, const char *node, struct rdmacpy_dir_entry *out,
+			     size_t elem_size, size_t cap, size_t *total)
 {
 	char prefix[RCP_DIR_KEY_MAX];
 	size_t filled = 0;
@@ -402,8 +400,8 @@ int rdmacpy_dir_list_regions(struct rdmacpy_dir *d, const char *node,
 			continue;
 		count++;
 		if (filled < cap) {
-			fill_entry(r, n, (struct rdmacpy_dir_entry *)((char *)out +
-								       filled * elem_size),
+			fill_entry(r, n,
+				   (struct rdmacpy_dir_entry *)((char *)out + filled * elem_size),
 				   elem_size);
 			filled++;
 		}

@@ -38,7 +38,7 @@ static void start_n2(void)
 			  "--region shared:anon:4M >> %s 2>&1 & echo $!",
 			  daemon, key, etcd.url, TTL_S, log);
 	cr_assert_eq(rc, 0, "node 2: %s", out);
-	snprintf(n2_pid, sizeof(n2_pid), "%s", out);
+	snprintf(n2_pid, sizeof(n2_pid), "%.31s", out);
 	n2_pid[strcspn(n2_pid, "\n")] = '\0';
 }
 
@@ -85,8 +85,8 @@ static void start(void)
 {
 	static char url_arg[300];
 	static char ttl_arg[16];
-	const char *extra[] = {"--directory", url_arg,	   "--node",   "n1",
-			       "--directory-ttl", ttl_arg, "--region", "a:anon:16M",
+	const char *extra[] = {"--directory",	  url_arg,	    "--node",	"n1",
+			       "--directory-ttl", ttl_arg,	    "--region", "a:anon:16M",
 			       "--region",	  "shared:anon:4M", NULL};
 
 	if (!th_ip() || !getenv("RDMACPY_TWO_NODE_AGENT"))
@@ -148,10 +148,11 @@ Test(directory2, sigterm__gone_at_once__sigkill__gone_within_ttl)
 	double gone_s;
 
 	/* SIGTERM revokes the lease: the entries are gone when the daemon has exited */
-	cr_assert_eq(th_node2_run(out, sizeof(out),
-				  "kill -TERM %s; while kill -0 %s 2>/dev/null; do sleep 0.05; done",
-				  n2_pid, n2_pid),
-		     0, "%s", out);
+	cr_assert_eq(
+		th_node2_run(out, sizeof(out),
+			     "kill -TERM %s; while kill -0 %s 2>/dev/null; do sleep 0.05; done",
+			     n2_pid, n2_pid),
+		0, "%s", out);
 	cr_assert_not(listed("n2"), "n2 still listed after SIGTERM: %s", out);
 	cr_assert_eq(rdmacpy("get b+4096 /dev/null"), 5, "%s", out);
 	/* back, then SIGKILL: nothing revokes, the lease runs out */
@@ -186,8 +187,8 @@ Test(directory2, etcd_stopped__transfers_go_on__node_published_again)
 	etcd_run_pause(&etcd, 0, true);
 	for (i = 0; i < 20; i++) {
 		cr_assert_eq(th_run(out, sizeof(out),
-				    "RDMACPY_KEY_FILE=%s RDMACPY_PORT=%u %s put -q %s %s:a@%d",
-				    key, n1.port, cli, in, host, (i % 8) << 20),
+				    "RDMACPY_KEY_FILE=%s RDMACPY_PORT=%u %s put -q %s %s:a@%d", key,
+				    n1.port, cli, in, host, (i % 8) << 20),
 			     0, "put %d during the etcd outage: %s", i, out);
 		cr_assert_eq(th_run(out, sizeof(out),
 				    "RDMACPY_KEY_FILE=%s RDMACPY_PORT=%u %s get -q %s:a@%d+1M %s",

@@ -15,7 +15,7 @@ struct etcd_run {
 	unsigned int client_port[ETCD_RUN_MAX];
 	unsigned int peer_port[ETCD_RUN_MAX];
 	char dir[64];
-	char url[256]; /* etcd://127.0.0.1:P1,127.0.0.1:P2,... */
+	char url[256];	/* etcd://127.0.0.1:P1,127.0.0.1:P2,... */
 	const char *ip; /* the address it listens on */
 };
 

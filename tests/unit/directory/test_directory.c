@@ -21,8 +21,7 @@ static void start(void)
 {
 	if (!etcd_run_available())
 		cr_skip_test("etcd is not installed (scripts/install-deps installs it)");
-	cr_assert_eq(etcd_run_start(&run, 1, NULL), 0, "etcd did not start (logs in %s)",
-		     run.dir);
+	cr_assert_eq(etcd_run_start(&run, 1, NULL), 0, "etcd did not start (logs in %s)", run.dir);
 }
 
 static void stop(void)
@@ -62,8 +61,8 @@ static void publish(struct rcp_etcd *e, const char *node, const char *addr, unsi
 	cr_assert_eq(rcp_etcd_put(e, key, json, lease), 0, "%s", rcp_etcd_error(e));
 	free(json);
 	for (; regions && *regions; regions++) {
-		struct rcp_dir_region r = {.size = 1 << 20, .rights = RCP_RIGHTS_RW,
-					   .kind = RCP_KIND_ANON};
+		struct rcp_dir_region r = {
+			.size = 1 << 20, .rights = RCP_RIGHTS_RW, .kind = RCP_KIND_ANON};
 
 		snprintf(r.region, sizeof(r.region), "%s", *regions);
 		snprintf(r.node, sizeof(r.node), "%s", node);
@@ -109,9 +108,9 @@ Test(directory, entries__round_trip_and_checks)
 	cr_assert_str_eq(back.addrs[1], "198.18.1.1");
 	cr_assert_eq(back.port, 18515);
 	/* an entry under another node's key is refused */
-	cr_assert_neq(rcp_dir_node_parse("c1", "/rdmacpy/v1/c1/nodes/n2", json, &back, why,
-					 sizeof(why)),
-		      0);
+	cr_assert_neq(
+		rcp_dir_node_parse("c1", "/rdmacpy/v1/c1/nodes/n2", json, &back, why, sizeof(why)),
+		0);
 	free(json);
 	/* malformed values: never a crash, always a reason */
 	cr_assert_neq(rcp_dir_node_parse("c1", key, "garbage{", &back, why, sizeof(why)), 0);
