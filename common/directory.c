@@ -262,9 +262,16 @@ int rcp_dir_region_parse(const char *cluster, const char *key, const char *json,
 	out->rights = rights[1] == 'w' ? RCP_RIGHTS_RW : RCP_RIGHTS_RO;
 	if (!copy_str(o, "kind", kind, sizeof(kind)))
 		kind[0] = '\0';
-	out->kind = !strcmp(kind, "huge")   ? RCP_KIND_HUGE
-		    : !strcmp(kind, "file") ? RCP_KIND_FILE
-					    : RCP_KIND_ANON;
+	if (!strcmp(kind, "anon")) {
+		out->kind = RCP_KIND_ANON;
+	} else if (!strcmp(kind, "huge")) {
+		out->kind = RCP_KIND_HUGE;
+	} else if (!strcmp(kind, "file")) {
+		out->kind = RCP_KIND_FILE;
+	} else {
+		snprintf(why, cap, "no valid \"kind\"");
+		goto bad;
+	}
 	v = field(o, "dynamic", json_type_boolean);
 	out->dynamic = v && json_object_get_boolean(v);
 	json_object_put(o);

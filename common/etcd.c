@@ -265,6 +265,9 @@ static CURLcode post_once(struct rcp_etcd *e, const char *path, const char *body
 	/* the directory is etcd's: nothing but the endpoints given is ever contacted */
 	curl_easy_setopt(e->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, e->tls ? "https" : "http");
+	/* no proxy from the environment either */
+	curl_easy_setopt(e->curl, CURLOPT_PROXY, "");
+	curl_easy_setopt(e->curl, CURLOPT_NOPROXY, "*");
 	if (e->tls) {
 		if (e->ca_file)
 			curl_easy_setopt(e->curl, CURLOPT_CAINFO, e->ca_file);
@@ -361,8 +364,18 @@ static int post(struct rcp_etcd *e, const char *path, const char *body, json_obj
 	*out = NULL;
 	for (tried = 0; tried < e->nendpoints; tried++) {
 		struct reply r = {0};
-		CURLcode c = post_once(e, path, body, &status, &r);
+		CURLcode c;
 		json_object *rep;
+
+		/* a new endpoint (or one that forgot us): log in there first */
+		if (e->user && !e->token[0] && strcmp(path, "/v3/auth/authenticate")) {
+			ret = authenticate(e);
+			if (ret == -EHOSTUNREACH)
+				continue;
+			if (ret)
+				return ret;
+		}
+		c = post_once(e, path, body, &status, &r);
 
 		if (c != CURLE_OK) {
 			set_err(e, "etcd at %s: %s", e->endpoints[e->current],
@@ -391,7 +404,8 @@ static int post(struct rcp_etcd *e, const char *path, const char *body, json_obj
 			nanosleep(&ts, NULL);
 			pause_ms *= 2;
 			e->current = (e->current + 1) % e->nendpoints;
-			tried = 0;
+			/* every endpoint may be tried again after an election */
+			tried = (unsigned int)-1;
 			continue;
 		}
 		free(r.buf);
@@ -630,8 +644,8 @@ static int range(struct rcp_etcd *e, const char *key, const char *end, rcp_etcd_
 			json_object_object_get_ex(kv, "value", &v);
 			kk = unb64(k);
 			vv = unb64(v);
-			/* an entry that does not decode is skipped: the caller logs what it got */
-			if (kk && vv)
+			/* a value that does not decode reaches the caller as NULL: it warns */
+			if (kk)
 				fn(ctx, kk, vv, get_i64(kv, "lease", 0));
 			free(kk);
 			free(vv);

@@ -69,7 +69,7 @@ int rcp_etcd_put(struct rcp_etcd *e, const char *key, const char *value, int64_t
 int rcp_etcd_delete(struct rcp_etcd *e, const char *key);
 
 /* rcp_etcd_kv_fn -- one key of a range: key and value are NUL-terminated copies that live for
- * the call; lease 0 when none */
+ * the call (value NULL: it is not valid base64); lease 0 when none */
 typedef void (*rcp_etcd_kv_fn)(void *ctx, const char *key, const char *value, int64_t lease);
 
 /* rcp_etcd_get_prefix -- every key starting with prefix, in key order, through fn */

@@ -9,6 +9,7 @@
 
 #include "client/include/rdmacpy.h"
 #include "common/directory.h"
+#include "client/lib/error.h"
 #include "common/etcd.h"
 
 struct rdmacpy_dir {
@@ -55,25 +56,10 @@ static void warn(struct rdmacpy_dir *d, const char *key, const char *why)
 	d->log_fn(d->log_ctx, RDMACPY_LOG_WARN, msg);
 }
 
-/* public -- an etcd errno as a public code */
+/* public -- an etcd errno as a public code (error.c decides, as for everything else) */
 static int public(int err)
 {
-	switch (err) {
-	case 0:
-		return RDMACPY_OK;
-	case -ENOMEM:
-		return RDMACPY_E_NOMEM;
-	case -EINVAL:
-		return RDMACPY_E_INVAL;
-	case -EPROTONOSUPPORT:
-		return RDMACPY_E_NOTSUP;
-	case -EACCES:
-		return RDMACPY_E_AUTH;
-	case -EPROTO:
-		return RDMACPY_E_PROTO;
-	default:
-		return RDMACPY_E_CONNECT;
-	}
+	return rcp_err_public(err, RCP_CTX_DIRECTORY);
 }
 
 /* rdmacpy_dir_opts_init -- defaults */
@@ -122,6 +108,9 @@ int rdmacpy_dir_open(const char *url, const struct rdmacpy_dir_opts *opts, struc
 	eo.password = o.password;
 	ret = rcp_etcd_open(&eo, &d->etcd, err, sizeof(err));
 	if (ret) {
+		/* no handle to keep the sentence in: the application's log gets it */
+		if (o.log_fn)
+			o.log_fn(o.log_ctx, RDMACPY_LOG_ERR, err);
 		free(d);
 		return public(ret);
 	}
@@ -166,6 +155,10 @@ static void on_node(void *ctx, const char *key, const char *value, int64_t lease
 	struct rcp_dir_node n;
 	char why[256];
 
+	if (!value) {
+		warn(s->d, key, "the value is not base64");
+		return;
+	}
 	if (rcp_dir_node_parse(s->d->cluster, key, value, &n, why, sizeof(why))) {
 		warn(s->d, key, why);
 		return;
@@ -188,6 +181,10 @@ static void on_region(void *ctx, const char *key, const char *value, int64_t lea
 	char why[256];
 
 	(void)lease;
+	if (!value) {
+		warn(s->d, key, "the value is not base64");
+		return;
+	}
 	if (rcp_dir_region_parse(s->d->cluster, key, value, &r, why, sizeof(why))) {
 		warn(s->d, key, why);
 		return;

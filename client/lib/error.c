@@ -209,6 +209,25 @@ static int request(int err)
 	}
 }
 
+/* directory -- the cluster directory's failure: etcd away, refusing, or answering nonsense */
+static int directory(int err)
+{
+	switch (err) {
+	case -EINVAL:
+		return RDMACPY_E_INVAL;
+	case -EPROTONOSUPPORT:
+		return RDMACPY_E_NOTSUP;
+	case -EACCES:
+		return RDMACPY_E_AUTH;
+	case -EPROTO:
+		return RDMACPY_E_PROTO;
+	case -ENOENT:
+		return RDMACPY_E_NOENT;
+	default:
+		return RDMACPY_E_CONNECT;
+	}
+}
+
 /* local -- a failure with no peer: arguments, memory, registration, the device */
 static int local(int err)
 {
@@ -249,6 +268,8 @@ int rcp_err_public(int err, enum rcp_err_ctx ctx)
 		return request(err);
 	case RCP_CTX_CONNECT:
 		return connect_err(err);
+	case RCP_CTX_DIRECTORY:
+		return directory(err);
 	case RCP_CTX_LOCAL:
 	default:
 		return local(err);

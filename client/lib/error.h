@@ -26,10 +26,11 @@
  *                          -ENOKEY     the key could not be loaded
  */
 enum rcp_err_ctx {
-	RCP_CTX_LOCAL,	  /* arguments, memory, the device: no peer involved */
-	RCP_CTX_CONNECT,  /* resolving, connecting, authenticating */
-	RCP_CTX_REQUEST,  /* a request to the daemon */
-	RCP_CTX_TRANSFER, /* a transfer's work requests */
+	RCP_CTX_LOCAL,	   /* arguments, memory, the device: no peer involved */
+	RCP_CTX_CONNECT,   /* resolving, connecting, authenticating */
+	RCP_CTX_REQUEST,   /* a request to the daemon */
+	RCP_CTX_TRANSFER,  /* a transfer's work requests */
+	RCP_CTX_DIRECTORY, /* the cluster directory (etcd) */
 };
 
 /* rcp_err_public -- the RDMACPY_E_* code of 0 or a -errno in a context */
