@@ -7,6 +7,8 @@
 
 #include "server/session.h"
 
+#define PROBE_MIN_MS 5000 /* never judge a probe sooner: the QP's own retries come first */
+
 /* probe -- post the zero-length write; its completion (or its failure) is the answer */
 static void probe(struct rcp_session *s)
 {
@@ -24,9 +26,27 @@ static void probe(struct rcp_session *s)
 		return;
 	}
 	s->probing = true;
+	s->probe_ms = rcp_now_ms();
 }
 
-/* tick -- probe every authenticated session that has been quiet for the keepalive time */
+/*
+ * probe_overdue -- a probe is answered by an ACK within the QP's retry budget, or fails with
+ * retry exceeded. Neither may come: rxe, when a send is dropped at the sender's own egress, rolls
+ * the work request back and retries it without arming its retransmit timer, so the probe waits
+ * forever for an ACK. A probe that has had a whole keepalive period (and at least the QP's
+ * longest retry budget, about 4 s with rdma_cm's defaults) is taken as the answer itself.
+ */
+static bool probe_overdue(const struct rcp_server *srv, const struct rcp_session *s,
+			  uint64_t now)
+{
+	uint64_t budget = srv->cfg.keepalive_ms > PROBE_MIN_MS ? srv->cfg.keepalive_ms
+							       : PROBE_MIN_MS;
+
+	return s->probing && now - s->probe_ms >= budget;
+}
+
+/* tick -- probe every authenticated session that has been quiet for the keepalive time, and
+ * close those whose probe went unanswered (closing only marks a session: the list stays intact) */
 static void tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct rcp_server *srv = arg;
@@ -37,6 +57,10 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	LIST_FOREACH(s, &srv->sessions, link)
 	{
+		if (s->state == RCP_SESSION_READY && !s->disconnecting && probe_overdue(srv, s, now)) {
+			rcp_session_close(s, "keepalive probe unanswered");
+			continue;
+		}
 		if (s->state != RCP_SESSION_READY || s->probing || s->disconnecting ||
 		    now - s->heard_ms < srv->cfg.keepalive_ms)
 			continue;

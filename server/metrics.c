@@ -136,12 +136,30 @@ static void reply_text(struct evhttp_request *req, int code, const char *reason,
 		evbuffer_free(b);
 }
 
+/*
+ * refused_method -- answer 405 to anything but GET and HEAD. evhttp's own method filter
+ * answers 501 or 405 depending on the libevent release, so the daemon decides itself.
+ */
+static bool refused_method(struct evhttp_request *req)
+{
+	enum evhttp_cmd_type t = evhttp_request_get_command(req);
+
+	if (t == EVHTTP_REQ_GET || t == EVHTTP_REQ_HEAD)
+		return false;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+	reply_text(req, 405, "Method Not Allowed", "this endpoint is read-only: GET only");
+	return true;
+}
+
 /* on_metrics -- GET /metrics */
 static void on_metrics(struct evhttp_request *req, void *arg)
 {
 	struct rcp_metrics *m = arg;
-	struct evbuffer *b = evbuffer_new();
+	struct evbuffer *b;
 
+	if (refused_method(req))
+		return;
+	b = evbuffer_new();
 	sweep(m);
 	if (!b || rcp_exposition_write(m->srv, m->sysfs, b) ||
 	    evbuffer_add_printf(b,
@@ -188,10 +206,12 @@ static void on_health(struct evhttp_request *req, void *arg)
 {
 	struct rcp_metrics *m = arg;
 
+	if (refused_method(req))
+		return;
 	if (m->srv->shutting_down)
 		reply_text(req, 503, "Service Unavailable", "draining");
 	else if (!port_active(m->srv))
-		reply_text(req, 503, "Service Unavailable", "the RDMA port is not active");
+		reply_text(req, 503, "Service Unavailable", "no RDMA port served is active");
 	else
 		reply_text(req, 200, "OK", "ok");
 }
@@ -200,6 +220,8 @@ static void on_health(struct evhttp_request *req, void *arg)
 static void on_other(struct evhttp_request *req, void *arg)
 {
 	(void)arg;
+	if (refused_method(req))
+		return;
 	reply_text(req, 404, "Not Found", "only /metrics and /health are here");
 }
 
@@ -222,8 +244,11 @@ int rcp_metrics_start(struct rcp_server *srv)
 		free(m);
 		return -ENOMEM;
 	}
-	/* GET only: everything else is answered 405 by evhttp itself */
-	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET);
+	/* every method reaches the callbacks, which answer 405 to all but GET and HEAD */
+	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+						    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_max_headers_size(m->http, RCP_METRICS_MAX_HEADERS);
 	/* GET has no body; a small one is tolerated so that other methods get their 405 */
 	evhttp_set_max_body_size(m->http, 1024);

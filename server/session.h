@@ -92,6 +92,7 @@ struct rcp_session {
 
 	uint64_t heard_ms;	   /* the last completion of any kind: the peer was alive then */
 	bool probing;		   /* a keepalive probe is in flight */
+	uint64_t probe_ms;	   /* when it was posted */
 	struct event *close_timer; /* frees the session if DISCONNECTED never comes */
 };
 
