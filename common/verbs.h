@@ -46,6 +46,7 @@ struct rcp_vb_caps {
 	uint32_t max_msg_sz;	      /* bytes per message (per WR) on the port */
 	enum ibv_mtu active_mtu;      /* path MTU in force on the port */
 	bool mw_type2;		      /* type-2 (QP-bound) memory windows can be bound */
+	uint32_t rate_mbps;	      /* the port's active rate, speed x width; 0 unknown */
 };
 
 /*
@@ -134,6 +135,10 @@ int rcp_vb_query_port(struct ibv_context *ctx, uint8_t port, struct ibv_port_att
 
 /* rcp_vb_query_caps -- query device and port and fill caps */
 int rcp_vb_query_caps(struct ibv_context *ctx, uint8_t port, struct rcp_vb_caps *caps);
+
+/* rcp_vb_port_rate_mbps -- a port's active data rate in Mb/s (lane speed x lanes), what the
+ * rails are weighted by; 0 for a speed or width this code does not know */
+uint32_t rcp_vb_port_rate_mbps(uint8_t active_speed, uint8_t active_width);
 
 /* rcp_vb_caps_from_attr -- fill caps from already-queried device and port attributes */
 void rcp_vb_caps_from_attr(const struct ibv_device_attr *dev, const struct ibv_port_attr *port,

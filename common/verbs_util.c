@@ -84,6 +84,62 @@ static uint32_t clamp_u32(int v)
 	return v < 0 ? 0 : (uint32_t)v;
 }
 
+/* rcp_vb_port_rate_mbps -- IBTA lane rates (the data rate after encoding) times the lanes */
+uint32_t rcp_vb_port_rate_mbps(uint8_t active_speed, uint8_t active_width)
+{
+	uint32_t lane;
+	uint32_t lanes;
+
+	switch (active_speed) {
+	case 1:
+		lane = 2000;
+		break; /* SDR: 2.5 Gb/s, 8b/10b */
+	case 2:
+		lane = 4000;
+		break; /* DDR */
+	case 4:
+		lane = 8000;
+		break; /* QDR */
+	case 8:
+		lane = 10000;
+		break; /* FDR10 */
+	case 16:
+		lane = 13640;
+		break; /* FDR, 64b/66b */
+	case 32:
+		lane = 25000;
+		break; /* EDR */
+	case 64:
+		lane = 50000;
+		break; /* HDR */
+	case 128:
+		lane = 100000;
+		break; /* NDR */
+	default:
+		return 0;
+	}
+	switch (active_width) {
+	case 1:
+		lanes = 1;
+		break;
+	case 2:
+		lanes = 4;
+		break;
+	case 4:
+		lanes = 8;
+		break;
+	case 8:
+		lanes = 12;
+		break;
+	case 16:
+		lanes = 2;
+		break;
+	default:
+		return 0;
+	}
+	return lane * lanes;
+}
+
 /* rcp_vb_caps_from_attr -- fill caps from already-queried device and port attributes */
 void rcp_vb_caps_from_attr(const struct ibv_device_attr *dev, const struct ibv_port_attr *port,
 			   struct rcp_vb_caps *caps)
@@ -107,6 +163,7 @@ void rcp_vb_caps_from_attr(const struct ibv_device_attr *dev, const struct ibv_p
 	caps->mw_type2 = (dev->device_cap_flags & type2) != 0 && dev->max_mw > 0;
 	caps->max_msg_sz = port->max_msg_sz;
 	caps->active_mtu = port->active_mtu;
+	caps->rate_mbps = rcp_vb_port_rate_mbps(port->active_speed, port->active_width);
 }
 
 /* rcp_vb_query_caps -- query device and port and fill caps */

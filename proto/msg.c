@@ -135,6 +135,23 @@ static bool copy_ok(const struct rcp_msg_copy *c)
 	       range_ok(c->src_offset, c->length) && range_ok(c->dst_offset, c->length);
 }
 
+/* info_reply_ok -- a port, 1..RCP_INFO_MAX addresses, each a word with a device and a port */
+static bool info_reply_ok(const struct rcp_msg_info_reply *r)
+{
+	uint8_t i;
+
+	if (!r->port || !r->count || r->count > RCP_INFO_MAX)
+		return false;
+	for (i = 0; i < r->count; i++) {
+		const struct rcp_addr_info *a = &r->addrs[i];
+
+		if (!word_ok(a->addr, sizeof(a->addr)) || !word_ok(a->device, sizeof(a->device)) ||
+		    !a->port_num)
+			return false;
+	}
+	return true;
+}
+
 /* msg_ok -- the field rules both sides enforce: what encode refuses, decode rejects */
 static bool msg_ok(const struct rcp_msg *m)
 {
@@ -153,7 +170,10 @@ static bool msg_ok(const struct rcp_msg *m)
 	case RCP_MSG_STAT:
 	case RCP_MSG_DESTROY_REPLY:
 	case RCP_MSG_CHECKSUM_REPLY:
+	case RCP_MSG_INFO:
 		return true;
+	case RCP_MSG_INFO_REPLY:
+		return info_reply_ok(&m->u.info_reply);
 	case RCP_MSG_ERROR:
 		return e->code >= RCP_ERR_INVAL && e->code <= RCP_ERR_MAX &&
 		       text_ok(e->text, sizeof(e->text));
@@ -242,6 +262,10 @@ static long fixed_len(unsigned int type, unsigned int version)
 	case RCP_MSG_STAT:
 	case RCP_MSG_DESTROY_REPLY:
 		return 0;
+	case RCP_MSG_INFO:
+		return version < 3 ? -1 : 0;
+	case RCP_MSG_INFO_REPLY:
+		return version < 3 ? -1 : (long)sizeof(struct rcp_wire_info_reply);
 	default:
 		return -1;
 	}
@@ -258,6 +282,8 @@ static size_t payload_len(const struct rcp_msg *m, unsigned int v)
 		n += m->u.list_reply.count * sizeof(struct rcp_wire_region);
 	else if (m->hdr.type == RCP_MSG_STAT_REPLY && v >= 2)
 		n += RCP_STAT_COUNT * sizeof(uint64_t);
+	else if (m->hdr.type == RCP_MSG_INFO_REPLY)
+		n += m->u.info_reply.count * sizeof(struct rcp_wire_addr);
 	return n;
 }
 
@@ -326,6 +352,28 @@ static void encode_list_reply(const struct rcp_msg_list_reply *l, uint8_t *p)
 	}
 }
 
+/* encode_info_reply -- the fixed part, then count entries */
+static void encode_info_reply(const struct rcp_msg_info_reply *r, uint8_t *p)
+{
+	struct rcp_wire_info_reply w;
+	struct rcp_wire_addr e;
+	uint8_t i;
+
+	memset(&w, 0, sizeof(w));
+	w.port = htole16(r->port);
+	w.count = r->count;
+	memcpy(p, &w, sizeof(w));
+	p += sizeof(w);
+	for (i = 0; i < r->count; i++, p += sizeof(e)) {
+		memset(&e, 0, sizeof(e));
+		put_str(e.addr, r->addrs[i].addr, sizeof(e.addr));
+		put_str(e.device, r->addrs[i].device, sizeof(e.device));
+		e.rate_mbps = htole32(r->addrs[i].rate_mbps);
+		e.port_num = r->addrs[i].port_num;
+		memcpy(p, &e, sizeof(e));
+	}
+}
+
 /* encode_payload -- write m's payload at p, which has room for payload_len(m, v) bytes */
 static void encode_payload(const struct rcp_msg *m, uint8_t *p, unsigned int v)
 {
@@ -389,6 +437,9 @@ static void encode_payload(const struct rcp_msg *m, uint8_t *p, unsigned int v)
 	case RCP_MSG_STAT_REPLY:
 		encode_stat_reply(&m->u.stat_reply, p, v);
 		return;
+	case RCP_MSG_INFO_REPLY:
+		encode_info_reply(&m->u.info_reply, p);
+		return;
 	case RCP_MSG_CREATE:
 		put_str(w.create.name, m->u.create.name, RCP_NAME_MAX);
 		w.create.size = htole64(m->u.create.size);
@@ -439,7 +490,8 @@ int rcp_msg_encode_version(const struct rcp_msg *m, unsigned int v, void *buf, s
 
 	if (!v)
 		v = RCP_PROTO_VERSION;
-	if (!rcp_version_ok(v) || !msg_ok(m))
+	/* a type the version does not have (INFO before 3) cannot be sent in it */
+	if (!rcp_version_ok(v) || !msg_ok(m) || fixed_len(m->hdr.type, v) < 0)
 		return -EINVAL;
 	plen = payload_len(m, v);
 	if (cap < RCP_HDR_LEN + plen)
@@ -560,6 +612,36 @@ static bool decode_stat_reply(const uint8_t *p, size_t plen, unsigned int v,
 	return true;
 }
 
+/* decode_info_reply -- the fixed part, then exactly count entries */
+static bool decode_info_reply(const uint8_t *p, size_t plen, struct rcp_msg_info_reply *r)
+{
+	struct rcp_wire_info_reply w;
+	struct rcp_wire_addr e;
+	uint8_t i;
+
+	if (plen < sizeof(w))
+		return false;
+	memcpy(&w, p, sizeof(w));
+	r->port = le16toh(w.port);
+	r->count = w.count;
+	if (!all_zero(w.reserved, sizeof(w.reserved)) || r->count > RCP_INFO_MAX ||
+	    plen != sizeof(w) + r->count * sizeof(e))
+		return false;
+	p += sizeof(w);
+	for (i = 0; i < r->count; i++, p += sizeof(e)) {
+		struct rcp_addr_info *a = &r->addrs[i];
+
+		memcpy(&e, p, sizeof(e));
+		if (!get_str(a->addr, e.addr, sizeof(e.addr)) ||
+		    !get_str(a->device, e.device, sizeof(e.device)) ||
+		    !all_zero(e.reserved, sizeof(e.reserved)))
+			return false;
+		a->rate_mbps = le32toh(e.rate_mbps);
+		a->port_num = e.port_num;
+	}
+	return true;
+}
+
 /* decode_payload -- the layout checks: exact length, zero reserved bytes, clean strings.
  * The value checks are msg_ok()'s, shared with the encoder. */
 static bool decode_payload(struct rcp_msg *m, const uint8_t *p, size_t plen)
@@ -575,6 +657,8 @@ static bool decode_payload(struct rcp_msg *m, const uint8_t *p, size_t plen)
 		return decode_list_reply(p, plen, &m->u.list_reply);
 	if (m->hdr.type == RCP_MSG_STAT_REPLY)
 		return decode_stat_reply(p, plen, m->hdr.version, &m->u.stat_reply);
+	if (m->hdr.type == RCP_MSG_INFO_REPLY)
+		return decode_info_reply(p, plen, &m->u.info_reply);
 	if (plen != (size_t)want)
 		return false;
 	memcpy(&w, p, plen);

@@ -32,6 +32,8 @@ static const char *const msg_type_names[] = {
 	[RCP_MSG_COPY] = "COPY",
 	[RCP_MSG_COPY_PROGRESS] = "COPY_PROGRESS",
 	[RCP_MSG_COPY_REPLY] = "COPY_REPLY",
+	[RCP_MSG_INFO] = "INFO",
+	[RCP_MSG_INFO_REPLY] = "INFO_REPLY",
 };
 
 static const char *const err_names[] = {
@@ -170,6 +172,8 @@ enum rcp_msg_type rcp_msg_reply_type(enum rcp_msg_type type)
 		return RCP_MSG_DESTROY_REPLY;
 	case RCP_MSG_COPY:
 		return RCP_MSG_COPY_REPLY;
+	case RCP_MSG_INFO:
+		return RCP_MSG_INFO_REPLY;
 	default:
 		return 0;
 	}

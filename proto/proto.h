@@ -28,7 +28,7 @@
  */
 
 #define RCP_PROTO_MAGIC	    0x59504352u /* "RCPY" on the wire */
-#define RCP_PROTO_VERSION   2 /* what this side speaks and proposes */
+#define RCP_PROTO_VERSION   3 /* what this side speaks and proposes */
 #define RCP_PROTO_VERSION_MIN 1 /* the oldest version this side still serves */
 #define RCP_MSG_MAX	    4096 /* receive buffer size: no message is longer */
 #define RCP_HDR_LEN	    16
@@ -91,8 +91,12 @@ enum rcp_msg_type {
 	RCP_MSG_COPY_PROGRESS = 22,
 	/* daemon -> client: the COPY ended, with how many bytes and a status code */
 	RCP_MSG_COPY_REPLY = 23,
+	/* client -> daemon (version 3): every address you serve on, for the rails */
+	RCP_MSG_INFO = 24,
+	/* daemon -> client: the addresses, with their device, port and rate */
+	RCP_MSG_INFO_REPLY = 25,
 };
-#define RCP_MSG_TYPE_MAX RCP_MSG_COPY_REPLY
+#define RCP_MSG_TYPE_MAX RCP_MSG_INFO_REPLY
 
 /* Protocol error codes, carried by ERROR and COPY_REPLY. */
 enum rcp_err {
@@ -158,6 +162,9 @@ enum rcp_region_kind {
  * - STAT_REPLY is a count and that many counters, so counters can be added without a new
  *   version (a reader keeps the ones it knows); version 1 has exactly RCP_STAT_V1_COUNT.
  * - the BUSY reject reason (version 1 clients are told FULL instead).
+ * What version 3 added:
+ * - INFO and INFO_REPLY: the addresses a daemon serves on, one per RDMA port (rails). A
+ *   version 1 or 2 message of those types does not decode.
  */
 
 struct rcp_hdr_info {
@@ -322,13 +329,31 @@ struct rcp_msg_copy_progress {
 	uint64_t length; /* of the whole copy */
 };
 
+#define RCP_INFO_MAX	  8  /* addresses in one INFO_REPLY */
+#define RCP_ADDR_MAX	  48 /* a numeric IPv4 or IPv6 address and its NUL */
+#define RCP_DEVNAME_MAX	  32 /* an RDMA device name ("mlx5_0") and its NUL */
+
+/* One address a daemon serves on: what a client needs to open a rail to it. */
+struct rcp_addr_info {
+	char addr[RCP_ADDR_MAX];      /* numeric, as getaddrinfo takes it */
+	char device[RCP_DEVNAME_MAX]; /* the daemon's device behind it, for logs */
+	uint32_t rate_mbps;	      /* the port's active rate (speed x width); 0 unknown */
+	uint8_t port_num;	      /* the device's port, >= 1 */
+};
+
+struct rcp_msg_info_reply {
+	uint16_t port;	/* the rdma_cm port every address listens on, != 0 */
+	uint8_t count;	/* 1..RCP_INFO_MAX; the first is the daemon's main address */
+	struct rcp_addr_info addrs[RCP_INFO_MAX];
+};
+
 struct rcp_msg_copy_reply {
 	uint64_t bytes;	     /* copied before the end */
 	enum rcp_err status; /* RCP_ERR_NONE on success */
 };
 
-/* One decoded message. Types with no payload (CLOSE_REPLY, FLUSH_REPLY, STAT, DESTROY_REPLY)
- * use no union member. */
+/* One decoded message. Types with no payload (CLOSE_REPLY, FLUSH_REPLY, STAT, DESTROY_REPLY,
+ * INFO) use no union member. */
 struct rcp_msg {
 	struct rcp_hdr_info hdr;
 	union {
@@ -351,6 +376,7 @@ struct rcp_msg {
 		struct rcp_msg_copy copy;
 		struct rcp_msg_copy_progress copy_progress;
 		struct rcp_msg_copy_reply copy_reply;
+		struct rcp_msg_info_reply info_reply;
 	} u;
 };
 

@@ -150,6 +150,26 @@ struct rcp_wire_create_reply {
 };
 _Static_assert(sizeof(struct rcp_wire_create_reply) == 8, "CREATE_REPLY payload");
 
+struct rcp_wire_info_reply {
+	uint16_t port;
+	uint8_t count;
+	uint8_t reserved[5];
+};
+_Static_assert(sizeof(struct rcp_wire_info_reply) == 8, "INFO_REPLY fixed part");
+
+struct rcp_wire_addr {
+	uint8_t addr[RCP_ADDR_MAX];
+	uint8_t device[RCP_DEVNAME_MAX];
+	uint32_t rate_mbps;
+	uint8_t port_num;
+	uint8_t reserved[3];
+};
+_Static_assert(sizeof(struct rcp_wire_addr) == 88, "INFO_REPLY entry");
+_Static_assert(RCP_HDR_LEN + sizeof(struct rcp_wire_info_reply) +
+			       RCP_INFO_MAX * sizeof(struct rcp_wire_addr) <=
+		       RCP_MSG_MAX,
+	       "the longest INFO_REPLY fits a receive buffer");
+
 struct rcp_wire_destroy {
 	uint8_t name[RCP_NAME_MAX];
 };

@@ -377,8 +377,25 @@ static int apply_key(struct rcp_config *cfg, const char *key, const char *val, c
 	uint32_t u = 0;
 	int ret = 0;
 
-	if (!strcmp(key, "listen"))
-		return set_string(cfg->listen, sizeof(cfg->listen), key, val, err, errlen);
+	if (!strcmp(key, "listen")) {
+		unsigned int i;
+
+		/* repeated: every address is served, one per RDMA port (the rails) */
+		for (i = 0; i < cfg->nlisten; i++) {
+			if (!strcmp(cfg->listen[i], val)) {
+				set_err(err, errlen, "listen: %s given twice", val);
+				return -EINVAL;
+			}
+		}
+		if (cfg->nlisten == RCP_MAX_LISTEN) {
+			set_err(err, errlen, "listen: at most %d addresses", RCP_MAX_LISTEN);
+			return -EINVAL;
+		}
+		if (set_string(cfg->listen[cfg->nlisten], RCP_HOSTNAME_MAX, key, val, err, errlen))
+			return -EINVAL;
+		cfg->nlisten++;
+		return 0;
+	}
 	if (!strcmp(key, "key-file"))
 		return set_string(cfg->key_file, sizeof(cfg->key_file), key, val, err, errlen);
 	if (!strcmp(key, "metrics")) {

@@ -21,6 +21,7 @@
 #define RCP_DEFAULT_MAX_PENDING_PER_SOURCE 8
 #define RCP_DEFAULT_KEEPALIVE_MS	   10000
 #define RCP_HOSTNAME_MAX		   256
+#define RCP_MAX_LISTEN			   8 /* addresses served: one per RDMA port (rails) */
 
 /* Where grants' windows are bound (grant.c, mw_probe.c). */
 enum rcp_grant_mode {
@@ -39,7 +40,10 @@ struct rcp_region_spec {
 
 /* Everything the daemon is told; filled from defaults, then flags and files in order. */
 struct rcp_config {
-	char listen[RCP_HOSTNAME_MAX]; /* address whose RDMA device is served */
+	/* the addresses served, each picking its RDMA device and port; the first is the
+	 * daemon's main address (logs, the directory's first) */
+	char listen[RCP_MAX_LISTEN][RCP_HOSTNAME_MAX];
+	unsigned int nlisten;
 	uint16_t port;
 	char key_file[PATH_MAX];
 	char cluster_key_file[PATH_MAX]; /* COPY's key for other daemons; "" means key_file's */

@@ -408,11 +408,12 @@ static void copy_end(evutil_socket_t fd, short what, void *arg)
 	copy_finish(arg);
 }
 
-/* copy_connect -- start connecting to the destination, on the daemon's PD */
+/* copy_connect -- start connecting to the destination, on the first device's PD: the source
+ * region's MR there is reused (a route through another device is refused by the library) */
 static int copy_connect(struct rcp_copy *cp)
 {
 	struct rcp_server *srv = cp->srv;
-	struct rcp_conn_ext ext = {.pd = srv->pd};
+	struct rcp_conn_ext ext = {.pd = srv->devs[0].pd};
 	struct timeval beat = {.tv_sec = COPY_BEAT_MS / 1000,
 			       .tv_usec = COPY_BEAT_MS % 1000 * 1000};
 	struct rdmacpy_conn_opts o;
@@ -432,7 +433,7 @@ static int copy_connect(struct rcp_copy *cp)
 				NULL);
 	if (ret)
 		return ret;
-	ret = rcp_mem_adopt(cp->c, cp->region->mr, &cp->src);
+	ret = rcp_mem_adopt(cp->c, cp->region->mr[0], &cp->src);
 	if (ret)
 		return ret;
 	fd = rdmacpy_conn_fd(cp->c);

@@ -84,8 +84,10 @@ static int snapshot(struct rcp_directory *d, struct entry **out, size_t *n)
 	if (!v)
 		return -ENOMEM;
 	snprintf(node.node, sizeof(node.node), "%s", d->node);
-	snprintf(node.addrs[0], sizeof(node.addrs[0]), "%.63s", srv->cfg.listen);
-	node.naddrs = 1;
+	/* every address served (the rails), numeric, as clients connect to them */
+	for (i = 0; i < srv->nlistens && i < RCP_DIR_MAX_ADDRS; i++)
+		snprintf(node.addrs[i], sizeof(node.addrs[i]), "%s", srv->listens[i].addr);
+	node.naddrs = (unsigned int)i;
 	node.port = rcp_listener_port(srv);
 	node.protocol = RCP_PROTO_VERSION;
 	snprintf(node.started, sizeof(node.started), "%s", srv->started_iso);

@@ -210,6 +210,7 @@ static bool is_request(enum rcp_msg_type t)
 	case RCP_MSG_FLUSH:
 	case RCP_MSG_CHECKSUM:
 	case RCP_MSG_STAT:
+	case RCP_MSG_INFO:
 	case RCP_MSG_CREATE:
 	case RCP_MSG_DESTROY:
 	case RCP_MSG_COPY:
@@ -333,26 +334,42 @@ static int port_dir(struct evbuffer *b, const char *dir, const char *dev, unsign
 	return bad;
 }
 
-/* port_counters -- what the NIC saw: one-sided traffic never passes the daemon's CPU */
+/* port_counters -- what the NICs saw: one-sided traffic never passes the daemon's CPU */
 static int port_counters(const struct rcp_server *srv, const char *root, struct evbuffer *b)
 {
+	struct ibv_port_attr attr;
 	char dev[2 * 64];
 	char dir[PATH_MAX];
-	unsigned int port;
+	unsigned int i;
 	int bad = 0;
 
-	if (!srv->ctx || !srv->listen_id)
+	if (!srv->ndevs)
 		return 0;
-	port = srv->listen_id->port_num ? srv->listen_id->port_num : 1;
-	rcp_exposition_label(srv->ctx->device->name, dev, sizeof(dev));
+	bad |= family(b, "rdma_port_active", "gauge",
+		      "1 while the RDMA port is active, for every port served.");
+	for (i = 0; i < srv->ndevs; i++) {
+		const struct rcp_dev *d = &srv->devs[i];
+		bool up = !ibv_query_port(d->ctx, d->port, &attr) && attr.state == IBV_PORT_ACTIVE;
+
+		rcp_exposition_label(d->ctx->device->name, dev, sizeof(dev));
+		bad |= evbuffer_add_printf(
+			       b, "rdmacpyd_rdma_port_active{device=\"%s\",port=\"%u\"} %d\n", dev,
+			       d->port, up) < 0;
+	}
 	bad |= family(b, "rdma_port_stat", "untyped",
 		      "The RDMA port's own counters (sysfs counters and hw_counters), as the "
 		      "device reports them.");
-	snprintf(dir, sizeof(dir), "%s/%s/ports/%u/counters", root, srv->ctx->device->name, port);
-	bad |= port_dir(b, dir, dev, port, "counters");
-	snprintf(dir, sizeof(dir), "%s/%s/ports/%u/hw_counters", root, srv->ctx->device->name,
-		 port);
-	bad |= port_dir(b, dir, dev, port, "hw_counters");
+	for (i = 0; i < srv->ndevs; i++) {
+		const struct rcp_dev *d = &srv->devs[i];
+
+		rcp_exposition_label(d->ctx->device->name, dev, sizeof(dev));
+		snprintf(dir, sizeof(dir), "%s/%s/ports/%u/counters", root, d->ctx->device->name,
+			 d->port);
+		bad |= port_dir(b, dir, dev, d->port, "counters");
+		snprintf(dir, sizeof(dir), "%s/%s/ports/%u/hw_counters", root, d->ctx->device->name,
+			 d->port);
+		bad |= port_dir(b, dir, dev, d->port, "hw_counters");
+	}
 	return bad;
 }
 

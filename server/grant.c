@@ -154,13 +154,12 @@ static uint32_t next_id(struct rcp_session *s)
  * region's; OPEN is answered when it completes */
 static void bind_window(struct rcp_session *s, struct rcp_grant *g)
 {
-	struct rcp_server *srv = s->srv;
 	struct rcp_region *r = g->region;
 	struct ibv_send_wr wr;
 	uint32_t req_id = g->req_id;
 	int ret;
 
-	ret = rcp_vb_alloc_mw(srv->pd, &g->mw);
+	ret = rcp_vb_alloc_mw(s->dev->pd, &g->mw);
 	if (ret) {
 		grant_free(s, g, 0);
 		rcp_session_refuse(s, req_id, RCP_ERR_NOMEM,
@@ -169,8 +168,9 @@ static void bind_window(struct rcp_session *s, struct rcp_grant *g)
 		return;
 	}
 	g->rkey = rcp_vb_wr_bind_mw(&wr, RCP_WR_ID(RCP_WR_BIND, g->id), g->mw,
-				    g->mr ? g->mr : r->mr, (uint64_t)(uintptr_t)r->addr + g->offset,
-				    g->length, rcp_grant_mw_access(g->rights));
+				    g->mr ? g->mr : r->mr[s->dev->index],
+				    (uint64_t)(uintptr_t)r->addr + g->offset, g->length,
+				    rcp_grant_mw_access(g->rights));
 	ret = rcp_vb_post_send(s->id->qp, &wr, NULL);
 	if (ret) {
 		grant_free(s, g, 0);
@@ -187,7 +187,7 @@ static void register_work(struct rcp_job *job)
 	struct rcp_req *q = (struct rcp_req *)job;
 	struct rcp_region *r = q->region;
 
-	q->result = rcp_vb_reg_mr(q->srv->pd, r->addr + q->offset, q->length, q->u.reg.access,
+	q->result = rcp_vb_reg_mr(q->u.reg.pd, r->addr + q->offset, q->length, q->u.reg.access,
 				  &q->u.reg.mr);
 }
 
@@ -231,6 +231,7 @@ static void register_range(struct rcp_session *s, struct rcp_grant *g, const str
 	q->length = g->length;
 	q->u.reg.grant_id = g->id;
 	q->u.reg.access = rcp_mr_access(g->rights, true);
+	q->u.reg.pd = s->dev->pd;
 	g->state = RCP_GRANT_REGISTERING;
 	/* not counted against --max-jobs-per-client: --max-grants-per-client bounds it */
 	if (!rcp_req_start(q, register_work, register_done, false))
@@ -292,15 +293,15 @@ void rcp_grant_open(struct rcp_session *s, const struct rcp_msg *m)
 	/* the staged copy of a file region is written back at exit where a grant could write */
 	if (g->rights == RCP_RIGHTS_RW)
 		rcp_region_mark_dirty(r, g->offset, g->length);
-	if (!srv->use_mw) {
+	if (!s->dev->use_mw) {
 		/* no windows on this device: the MR's rkey reaches the whole region from any
 		 * QP; the operator was warned at startup, the client learns it from the flag */
-		g->rkey = r->mr->rkey;
+		g->rkey = r->mr[s->dev->index]->rkey;
 		g->state = RCP_GRANT_ACTIVE;
 		reply_open(s, g);
 		return;
 	}
-	if (srv->mr_per_grant)
+	if (s->dev->mr_per_grant)
 		register_range(s, g, m);
 	else
 		bind_window(s, g);

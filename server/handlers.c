@@ -11,6 +11,7 @@
 #include "server/copy.h"
 #include "server/grant.h"
 #include "server/jobs.h"
+#include "server/listener.h"
 #include "server/region.h"
 #include "server/stats.h"
 
@@ -48,6 +49,36 @@ static void do_stat(struct rcp_session *s, const struct rcp_msg *m)
 	rcp_session_reply(s, &reply);
 }
 
+/* do_info -- every address served, with its device, port and rate: a client opens its rails
+ * from this */
+static void do_info(struct rcp_session *s, const struct rcp_msg *m)
+{
+	const struct rcp_server *srv = s->srv;
+	struct rcp_msg reply;
+	unsigned int i;
+
+	if (s->version < 3) {
+		/* its reply does not exist in the version this session speaks */
+		rcp_session_refuse(s, m->hdr.req_id, RCP_ERR_NOTSUP,
+				   "INFO needs protocol 3, this connection speaks %u", s->version);
+		return;
+	}
+	rcp_msg_init(&reply, RCP_MSG_INFO_REPLY, m->hdr.req_id);
+	reply.u.info_reply.port = rcp_listener_port(srv);
+	for (i = 0; i < srv->nlistens && i < RCP_INFO_MAX; i++) {
+		const struct rcp_listen *l = &srv->listens[i];
+		const struct rcp_dev *d = &srv->devs[l->dev];
+		struct rcp_addr_info *a = &reply.u.info_reply.addrs[i];
+
+		snprintf(a->addr, sizeof(a->addr), "%.47s", l->addr);
+		snprintf(a->device, sizeof(a->device), "%.31s", d->ctx->device->name);
+		a->port_num = l->id->port_num ? l->id->port_num : 1;
+		a->rate_mbps = d->caps.rate_mbps;
+	}
+	reply.u.info_reply.count = (uint8_t)i;
+	rcp_session_reply(s, &reply);
+}
+
 /* rcp_handle_request -- dispatch by type; replies from a client are a protocol error */
 void rcp_handle_request(struct rcp_session *s, const struct rcp_msg *m)
 {
@@ -69,6 +100,9 @@ void rcp_handle_request(struct rcp_session *s, const struct rcp_msg *m)
 		break;
 	case RCP_MSG_STAT:
 		do_stat(s, m);
+		break;
+	case RCP_MSG_INFO:
+		do_info(s, m);
 		break;
 	case RCP_MSG_CREATE:
 		rcp_req_create(s, m);

@@ -28,6 +28,7 @@ struct rcp_req {
 		struct {
 			uint32_t grant_id;
 			int access;
+			struct ibv_pd *pd; /* the session's device's */
 			struct ibv_mr *mr;
 		} reg; /* OPEN with an MR per grant */
 		uint8_t digest[RCP_CHECKSUM_LEN];

@@ -58,14 +58,20 @@ static void sockaddr_host(const struct sockaddr *sa, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-/* rcp_listener_port -- read back the bound port */
-uint16_t rcp_listener_port(const struct rcp_server *srv)
+/* bound_port -- the port an id is bound to */
+static uint16_t bound_port(const struct rdma_cm_id *id)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)&srv->listen_id->route.addr.src_addr;
+	const struct sockaddr *sa = (const struct sockaddr *)&id->route.addr.src_addr;
 
 	if (sa->sa_family == AF_INET6)
 		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
 	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+}
+
+/* rcp_listener_port -- the port bound: every address is served on the first one's port */
+uint16_t rcp_listener_port(const struct rcp_server *srv)
+{
+	return srv->nlistens ? srv->listens[0].port : 0;
 }
 
 /* reject -- refuse a connect request, saying why in the private data in a way a client of
@@ -102,6 +108,7 @@ static void on_connect_request(struct rcp_server *srv, const struct cm_evt *e)
 	struct rcp_vb_conn_opts opts;
 	struct rcp_cm_private cp;
 	struct rcp_session *s = NULL;
+	struct rcp_dev *dev;
 	char peer[64];
 	char src[48];
 	char why[160];
@@ -127,10 +134,11 @@ static void on_connect_request(struct rcp_server *srv, const struct cm_evt *e)
 		       "client has no key, auth required");
 		return;
 	}
-	if (e->id->verbs != srv->ctx) {
-		/* the PD, and so every region and window, lives on the listening device */
+	dev = rcp_dev_of(srv, e->id->verbs);
+	if (!dev) {
+		/* every region is registered on the devices of --listen addresses only */
 		reject(srv, e->id, peer, cp.version, RCP_REJECT_FULL,
-		       "arrived on another RDMA device");
+		       "arrived on an RDMA device this daemon does not serve");
 		return;
 	}
 	ret = rcp_admit(srv, src, why, sizeof(why));
@@ -142,6 +150,7 @@ static void on_connect_request(struct rcp_server *srv, const struct cm_evt *e)
 	p.src = src;
 	p.version = cp.version;
 	p.nonce = cp.nonce;
+	p.dev = dev;
 	ret = rcp_session_new(srv, e->id, &p, &s);
 	if (ret) {
 		snprintf(why, sizeof(why), "cannot set up a session: %s", strerror(-ret));
@@ -151,11 +160,11 @@ static void on_connect_request(struct rcp_server *srv, const struct cm_evt *e)
 	memset(&opts, 0, sizeof(opts));
 	/* let the client pipeline as many RDMA READs as the device can answer at once */
 	opts.responder_resources =
-		(uint8_t)(srv->caps.max_qp_rd_atom > UINT8_MAX ? UINT8_MAX
-							       : srv->caps.max_qp_rd_atom);
-	opts.initiator_depth = (uint8_t)(srv->caps.max_qp_init_rd_atom > UINT8_MAX
+		(uint8_t)(dev->caps.max_qp_rd_atom > UINT8_MAX ? UINT8_MAX
+							       : dev->caps.max_qp_rd_atom);
+	opts.initiator_depth = (uint8_t)(dev->caps.max_qp_init_rd_atom > UINT8_MAX
 						 ? UINT8_MAX
-						 : srv->caps.max_qp_init_rd_atom);
+						 : dev->caps.max_qp_init_rd_atom);
 	opts.retry_count = 7;
 	opts.rnr_retry_count = 7;
 	ret = rcp_vb_accept(e->id, &opts, NULL, 0);
@@ -180,7 +189,8 @@ static void on_event(struct rcp_server *srv, const struct cm_evt *e)
 		rcp_server_shutdown(srv, "device removal");
 		return;
 	}
-	s = e->id == srv->listen_id ? NULL : e->id->context;
+	/* listen ids, and the ids of requests not yet accepted, have no context */
+	s = e->id->context;
 	if (!s) {
 		rcp_dbg(&srv->log, "rdma_cm event %s ignored", rcp_vb_cm_event_str(e->type));
 		return;
@@ -237,21 +247,22 @@ static void cm_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* resolve -- the listen address (numeric or a name) with the port */
-static int resolve(struct rcp_server *srv, struct sockaddr_storage *ss)
+/* resolve -- a listen address (numeric or a name) with the port */
+static int resolve(struct rcp_server *srv, const char *host, uint16_t port,
+		   struct sockaddr_storage *ss)
 {
 	struct addrinfo hints;
 	struct addrinfo *res = NULL;
-	char port[8];
+	char pstr[8];
 	int ret;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%u", srv->cfg.port);
-	ret = getaddrinfo(srv->cfg.listen, port, &hints, &res);
+	snprintf(pstr, sizeof(pstr), "%u", port);
+	ret = getaddrinfo(host, pstr, &hints, &res);
 	if (ret) {
-		rcp_err(&srv->log, "--listen %s: %s", srv->cfg.listen, gai_strerror(ret));
+		rcp_err(&srv->log, "--listen %s: %s", host, gai_strerror(ret));
 		return -EINVAL;
 	}
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
@@ -259,16 +270,89 @@ static int resolve(struct rcp_server *srv, struct sockaddr_storage *ss)
 	return 0;
 }
 
-/* rcp_listener_start -- channel, id, bind + listen, and the device that address belongs to */
-int rcp_listener_start(struct rcp_server *srv)
+/* rcp_dev_of -- the served device of a verbs context, or NULL */
+struct rcp_dev *rcp_dev_of(struct rcp_server *srv, const struct ibv_context *ctx)
 {
+	unsigned int i;
+
+	for (i = 0; i < srv->ndevs; i++)
+		if (srv->devs[i].ctx == ctx)
+			return &srv->devs[i];
+	return NULL;
+}
+
+/* add_dev -- the device behind a new listen id: known already, or a new slot */
+static int add_dev(struct rcp_server *srv, struct rcp_listen *l)
+{
+	struct rcp_dev *d = rcp_dev_of(srv, l->id->verbs);
+
+	if (!d) {
+		if (srv->ndevs == RCP_MAX_DEVS) {
+			rcp_err(&srv->log, "--listen %s: at most %d RDMA devices are served",
+				l->str, RCP_MAX_DEVS);
+			return -E2BIG;
+		}
+		d = &srv->devs[srv->ndevs];
+		memset(d, 0, sizeof(*d));
+		d->ctx = l->id->verbs;
+		d->index = srv->ndevs++;
+		d->port = l->id->port_num ? l->id->port_num : 1;
+		d->first = l;
+	}
+	l->dev = d->index;
+	return 0;
+}
+
+/* listen_one -- bind and listen on one address, on the channel every id shares */
+static int listen_one(struct rcp_server *srv, const char *host, uint16_t port)
+{
+	struct rcp_listen *l = &srv->listens[srv->nlistens];
 	struct sockaddr_storage ss;
 	int ret;
 
+	memset(l, 0, sizeof(*l));
 	memset(&ss, 0, sizeof(ss));
-	ret = resolve(srv, &ss);
+	ret = resolve(srv, host, port, &ss);
 	if (ret)
 		return ret;
+	ret = rcp_vb_create_id(srv->cm_ch, NULL, &l->id);
+	if (ret)
+		return ret;
+	ret = rcp_vb_listen(l->id, (struct sockaddr *)&ss, LISTEN_BACKLOG);
+	if (ret) {
+		rcp_err(&srv->log, "listening on %s port %u: %s", host, port, strerror(-ret));
+		goto err;
+	}
+	if (!l->id->verbs) {
+		rcp_err(&srv->log,
+			"--listen %s: no RDMA device has this address (a wildcard address "
+			"does not pick a device)",
+			host);
+		ret = -ENODEV;
+		goto err;
+	}
+	l->port = bound_port(l->id);
+	rcp_sockaddr_str((struct sockaddr *)&l->id->route.addr.src_addr, l->str, sizeof(l->str));
+	sockaddr_host((struct sockaddr *)&l->id->route.addr.src_addr, l->addr, sizeof(l->addr));
+	ret = add_dev(srv, l);
+	if (ret)
+		goto err;
+	srv->nlistens++;
+	rcp_info(&srv->log, "listening on %s, device %s port %u", l->str,
+		 l->id->verbs->device->name, l->id->port_num ? l->id->port_num : 1);
+	return 0;
+
+err:
+	rcp_vb_destroy_id(&l->id);
+	return ret;
+}
+
+/* rcp_listener_start -- one channel, one listen id per address, the devices behind them */
+int rcp_listener_start(struct rcp_server *srv)
+{
+	unsigned int i;
+	int ret;
+
 	ret = rcp_vb_create_event_channel(&srv->cm_ch);
 	if (ret) {
 		rcp_err(&srv->log, "rdma_cm event channel: %s (is rdma_ucm loaded?)",
@@ -277,44 +361,24 @@ int rcp_listener_start(struct rcp_server *srv)
 	}
 	ret = rcp_vb_event_channel_set_nonblock(srv->cm_ch);
 	if (ret)
-		goto err_destroy_channel;
-	ret = rcp_vb_create_id(srv->cm_ch, NULL, &srv->listen_id);
-	if (ret)
-		goto err_destroy_channel;
-	ret = rcp_vb_listen(srv->listen_id, (struct sockaddr *)&ss, LISTEN_BACKLOG);
-	if (ret) {
-		rcp_err(&srv->log, "listening on %s port %u: %s", srv->cfg.listen, srv->cfg.port,
-			strerror(-ret));
-		goto err_destroy_id;
-	}
-	srv->ctx = srv->listen_id->verbs;
-	if (!srv->ctx) {
-		rcp_err(&srv->log,
-			"--listen %s: no RDMA device has this address (a wildcard address "
-			"does not pick a device)",
-			srv->cfg.listen);
-		ret = -ENODEV;
-		goto err_destroy_id;
+		goto err;
+	for (i = 0; i < srv->cfg.nlisten; i++) {
+		/* with --port 0 the first address picks a free port and the others share it:
+		 * clients learn one port for all the rails */
+		ret = listen_one(srv, srv->cfg.listen[i], i ? srv->listens[0].port : srv->cfg.port);
+		if (ret)
+			goto err;
 	}
 	srv->cm_event = event_new(srv->base, srv->cm_ch->fd, EV_READ | EV_PERSIST, cm_cb, srv);
 	if (!srv->cm_event || event_add(srv->cm_event, NULL)) {
 		ret = -ENOMEM;
-		goto err_free_event;
+		goto err;
 	}
-	rcp_sockaddr_str((struct sockaddr *)&srv->listen_id->route.addr.src_addr, srv->listen_str,
-			 sizeof(srv->listen_str));
-	rcp_info(&srv->log, "listening on %s, device %s", srv->listen_str, srv->ctx->device->name);
+	snprintf(srv->listen_str, sizeof(srv->listen_str), "%s", srv->listens[0].str);
 	return 0;
 
-err_free_event:
-	if (srv->cm_event)
-		event_free(srv->cm_event);
-	srv->cm_event = NULL;
-err_destroy_id:
-	srv->ctx = NULL;
-	rcp_vb_destroy_id(&srv->listen_id);
-err_destroy_channel:
-	rcp_vb_destroy_event_channel(&srv->cm_ch);
+err:
+	rcp_listener_stop(srv);
 	return ret;
 }
 
@@ -325,7 +389,8 @@ void rcp_listener_stop(struct rcp_server *srv)
 		event_free(srv->cm_event);
 		srv->cm_event = NULL;
 	}
-	rcp_vb_destroy_id(&srv->listen_id);
-	srv->ctx = NULL;
+	while (srv->nlistens)
+		rcp_vb_destroy_id(&srv->listens[--srv->nlistens].id);
+	/* listen ids whose setup failed half-way were destroyed where they failed */
 	rcp_vb_destroy_event_channel(&srv->cm_ch);
 }

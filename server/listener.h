@@ -8,8 +8,10 @@
 
 #include "server/server.h"
 
-/* rcp_listener_start -- event channel (non-blocking, in the loop), listening id bound to
- * cfg.listen:cfg.port; sets srv->ctx to the device behind that address. 0 or -errno, logged. */
+/* rcp_listener_start -- event channel (non-blocking, in the loop), a listening id bound to
+ * each cfg.listen address on cfg.port (all on the first one's port when it is 0); fills
+ * srv->listens and srv->devs with the device behind each address (ctx, port, first address;
+ * rcp_devices_open does the rest). 0 or -errno, logged. */
 int rcp_listener_start(struct rcp_server *srv);
 
 /* rcp_listener_stop -- destroy the listening id, the loop event and the channel; every
@@ -21,5 +23,8 @@ void rcp_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 
 /* rcp_listener_port -- the port actually bound (after --port 0) */
 uint16_t rcp_listener_port(const struct rcp_server *srv);
+
+/* rcp_dev_of -- the served device of a verbs context (a connect request's), or NULL */
+struct rcp_dev *rcp_dev_of(struct rcp_server *srv, const struct ibv_context *ctx);
 
 #endif /* RDMACPY_SERVER_LISTENER_H */

@@ -15,10 +15,10 @@
 #include "server/copy.h"
 #include "server/directory.h"
 #include "server/grant.h"
+#include "server/devices.h"
 #include "server/keepalive.h"
 #include "server/listener.h"
 #include "server/metrics.h"
-#include "server/mw_probe.h"
 #include "server/notify.h"
 #include "server/options.h"
 #include "server/reload.h"
@@ -132,15 +132,17 @@ static int write_pid_file(struct rcp_server *srv)
 /* announce_ready -- tell whoever started us that clients may connect now */
 static void announce_ready(struct rcp_server *srv)
 {
+	char more[48] = "";
 	char msg[32];
 	int n;
 
-	rcp_info(&srv->log, "ready: %s, %zu region%s, %s, grants as %s", srv->listen_str,
+	if (srv->nlistens > 1)
+		snprintf(more, sizeof(more), " and %u more address%s", srv->nlistens - 1,
+			 srv->nlistens == 2 ? "" : "es");
+	rcp_info(&srv->log, "ready: %s%s, %zu region%s, %s, grants as %s", srv->listen_str, more,
 		 srv->nregions, srv->nregions == 1 ? "" : "s",
 		 srv->cfg.no_auth ? "NO authentication" : "key authentication",
-		 !srv->use_mw	     ? "region MR rkeys (no MW support)"
-		 : srv->mr_per_grant ? "type-2 memory windows, an MR per grant"
-				     : "type-2 memory windows on the region MR");
+		 rcp_devices_mode_str(srv));
 	rcp_notify_ready(srv);
 	if (srv->cfg.ready_fd < 0) {
 		fprintf(stderr, "rdmacpyd: ready\n");
@@ -174,34 +176,6 @@ static int load_regions(struct rcp_server *srv)
 		rcp_warn(&srv->log, "no regions configured%s",
 			 srv->cfg.allow_create ? "" : " and --allow-create not given");
 	return 0;
-}
-
-/* choose_grant_mode -- where grants' windows are bound: asked of the device itself */
-static void choose_grant_mode(struct rcp_server *srv)
-{
-	enum rcp_mw_bounds b;
-	char why[256];
-
-	srv->mr_per_grant = true;
-	if (!srv->use_mw)
-		return;
-	if (srv->cfg.grant_mode == RCP_GRANT_MODE_PER_GRANT) {
-		rcp_info(&srv->log, "grants: a window on an MR of each grant's range (--grant-mode "
-				    "per-grant)");
-		return;
-	}
-	b = rcp_mw_probe(srv, why, sizeof(why));
-	srv->mr_per_grant = b != RCP_MW_BOUNDS_ENFORCED;
-	if (srv->mr_per_grant)
-		rcp_info(&srv->log,
-			 "grants: a window on an MR of each grant's range: the device's window "
-			 "bounds are %s (self-test: %s)",
-			 rcp_mw_bounds_str(b), why);
-	else
-		rcp_info(&srv->log,
-			 "grants: windows bound on the region's MR, no registration per grant: "
-			 "the device enforces window bounds (self-test: %s)",
-			 why);
 }
 
 /* server_start -- everything up to serving; on failure what was built is left for stop */
@@ -247,26 +221,9 @@ static int server_start(struct rcp_server *srv)
 	ret = rcp_keepalive_start(srv);
 	if (ret)
 		return ret;
-	ret = rcp_vb_query_caps(srv->ctx, srv->listen_id->port_num ? srv->listen_id->port_num : 1,
-				&srv->caps);
-	if (ret) {
-		rcp_err(&srv->log, "querying the device: %s", strerror(-ret));
+	ret = rcp_devices_open(srv);
+	if (ret)
 		return ret;
-	}
-	srv->use_mw = srv->caps.mw_type2;
-	if (!srv->use_mw)
-		rcp_warn(&srv->log,
-			 "device has no type-2 memory windows: grants use the region "
-			 "MR's rkey, which any connected client could use on the whole region");
-	rcp_dbg(&srv->log, "device: max_qp_rd_atom %u, max_mw %u, max_mr_size %llu",
-		srv->caps.max_qp_rd_atom, srv->caps.max_mw,
-		(unsigned long long)srv->caps.max_mr_size);
-	ret = rcp_vb_alloc_pd(srv->ctx, &srv->pd);
-	if (ret) {
-		rcp_err(&srv->log, "allocating a protection domain: %s", strerror(-ret));
-		return ret;
-	}
-	choose_grant_mode(srv);
 	ret = load_regions(srv);
 	if (ret)
 		return ret;
@@ -288,7 +245,6 @@ static int server_start(struct rcp_server *srv)
 static void server_stop(struct rcp_server *srv)
 {
 	struct rcp_session *s;
-	int ret;
 
 	rcp_metrics_stop(srv);
 	rcp_directory_stop(srv);
@@ -314,9 +270,7 @@ static void server_stop(struct rcp_server *srv)
 	}
 	free(srv->regions);
 	srv->regions = NULL;
-	ret = rcp_vb_dealloc_pd(&srv->pd);
-	if (ret)
-		rcp_err(&srv->log, "freeing the protection domain: %s", strerror(-ret));
+	rcp_devices_close(srv);
 	if (srv->drain_timer)
 		event_free(srv->drain_timer);
 	if (srv->sig_hup)

@@ -188,17 +188,18 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
-/* port_active -- the self-check: the RDMA port the daemon serves is up */
+/* port_active -- the self-check: some RDMA port the daemon serves on is up (a rail that is
+ * down shows in rdmacpyd_rdma_port_active, not as a dead daemon) */
 static bool port_active(const struct rcp_server *srv)
 {
 	struct ibv_port_attr attr;
-	uint8_t port = srv->listen_id && srv->listen_id->port_num ? srv->listen_id->port_num : 1;
+	unsigned int i;
 
-	if (!srv->ctx)
-		return false;
-	if (ibv_query_port(srv->ctx, port, &attr))
-		return false;
-	return attr.state == IBV_PORT_ACTIVE;
+	for (i = 0; i < srv->ndevs; i++)
+		if (!ibv_query_port(srv->devs[i].ctx, srv->devs[i].port, &attr) &&
+		    attr.state == IBV_PORT_ACTIVE)
+			return true;
+	return false;
 }
 
 /* on_health -- GET /health: 200 while serving; 503 while draining or when the port is down */

@@ -221,14 +221,15 @@ static int make_qp(struct pair *p, struct rdma_cm_id *id, struct ibv_cq **cqp)
 }
 
 /* pair_connect -- listen on the daemon's address at a spare port and connect to it */
-static int pair_connect(struct rcp_server *srv, struct pair *p, char *why, size_t why_len)
+static int pair_connect(const struct sockaddr_storage *src, struct pair *p, char *why,
+			size_t why_len)
 {
 	uint64_t deadline = now_ms() + PROBE_TIMEOUT_MS;
 	struct sockaddr_storage ss;
 	const char *step;
 	int ret;
 
-	memcpy(&ss, &srv->listen_id->route.addr.src_addr, sizeof(ss));
+	memcpy(&ss, src, sizeof(ss));
 	if (ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_port = 0;
 	else
@@ -310,7 +311,7 @@ static void pair_close(struct pair *p)
 }
 
 /* rcp_mw_probe -- connect, test, take down; UNKNOWN with a reason when anything fails */
-enum rcp_mw_bounds rcp_mw_probe(struct rcp_server *srv, char *why, size_t why_len)
+enum rcp_mw_bounds rcp_mw_probe(const struct sockaddr_storage *src, char *why, size_t why_len)
 {
 	struct rcp_mw_probe_result res;
 	enum rcp_mw_bounds b = RCP_MW_BOUNDS_UNKNOWN;
@@ -319,7 +320,7 @@ enum rcp_mw_bounds rcp_mw_probe(struct rcp_server *srv, char *why, size_t why_le
 
 	memset(&p, 0, sizeof(p));
 	why[0] = '\0';
-	ret = pair_connect(srv, &p, why, why_len);
+	ret = pair_connect(src, &p, why, why_len);
 	if (!ret) {
 		ret = rcp_mw_probe_pair(p.pd, p.passive->qp, p.passive_cq, p.active->qp,
 					p.active_cq, PROBE_TIMEOUT_MS, &res);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <infiniband/verbs.h>
 
@@ -52,11 +53,11 @@ int rcp_mw_probe_pair(struct ibv_pd *pd, struct ibv_qp *passive, struct ibv_cq *
 		      struct rcp_mw_probe_result *out);
 
 /*
- * rcp_mw_probe -- the whole test on srv's device: a loopback rdma_cm connection to the listen
- * address on a spare port, its own PD, rcp_mw_probe_pair, teardown. Never fails the daemon:
- * what went wrong is in why (why_len bytes) and the answer is then UNKNOWN.
+ * rcp_mw_probe -- the whole test on the device of the listen address src: a loopback rdma_cm
+ * connection to that address on a spare port, its own PD, rcp_mw_probe_pair, teardown. Never fails
+ * the daemon: what went wrong is in why (why_len bytes) and the answer is then UNKNOWN.
  */
-enum rcp_mw_bounds rcp_mw_probe(struct rcp_server *srv, char *why, size_t why_len);
+enum rcp_mw_bounds rcp_mw_probe(const struct sockaddr_storage *src, char *why, size_t why_len);
 
 /* rcp_mw_bounds_str -- for logs */
 const char *rcp_mw_bounds_str(enum rcp_mw_bounds b);

@@ -45,7 +45,8 @@ static const char usage_text[] =
 	"Serve named memory regions over RDMA: clients get windows (grants) onto them and move\n"
 	"the bytes with one-sided RDMA READ/WRITE.\n"
 	"\n"
-	"  -l, --listen ADDR            address of the RDMA device to serve on (required)\n"
+	"  -l, --listen ADDR            address of the RDMA device to serve on (required);\n"
+	"                               repeat it for every RDMA port to serve (rails)\n"
 	"  -p, --port N                 rdma_cm port (default 18515; 0 picks a free one)\n"
 	"  -k, --key-file F             pre-shared key, a file of mode 0600 (or 0400)\n"
 	"      --no-auth                accept clients without a key (logged as a warning)\n"
@@ -271,7 +272,7 @@ int rcp_options_parse(struct rcp_config *cfg, int argc, char **argv)
 		snprintf(err, sizeof(err), "unexpected argument '%s'", argv[optind]);
 		return usage_error(err);
 	}
-	if (!cfg->listen[0])
+	if (!cfg->nlisten)
 		return usage_error("--listen ADDR is required: the address picks the device");
 	if (cfg->no_auth && cfg->key_file[0])
 		return usage_error("--key-file and --no-auth exclude each other");

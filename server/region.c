@@ -64,6 +64,45 @@ static int map_anon(struct rcp_server *srv, struct rcp_region *r, bool huge)
 	return 0;
 }
 
+/* deregister_everywhere -- every device's MR of r; the first failure, the others still tried */
+static int deregister_everywhere(struct rcp_server *srv, struct rcp_region *r)
+{
+	unsigned int i;
+	int first = 0;
+	int ret;
+
+	for (i = 0; i < RCP_MAX_DEVS; i++) {
+		if (!r->mr[i])
+			continue;
+		ret = rcp_vb_dereg_mr(&r->mr[i]);
+		if (ret && !first)
+			first = ret;
+	}
+	(void)srv;
+	return first;
+}
+
+/* register_everywhere -- r on every device served: a client of any rail reaches it */
+static int register_everywhere(struct rcp_server *srv, struct rcp_region *r)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < srv->ndevs; i++) {
+		const struct rcp_dev *d = &srv->devs[i];
+
+		ret = rcp_vb_reg_mr(d->pd, r->addr, r->size, rcp_mr_access(r->rights, d->use_mw),
+				    &r->mr[i]);
+		if (ret) {
+			rcp_err(&srv->log, "region %s: registering %llu bytes on %s: %s", r->name,
+				(unsigned long long)r->size, d->ctx->device->name, strerror(-ret));
+			deregister_everywhere(srv, r);
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* rcp_region_new -- map, then register with exactly the access its rights need */
 int rcp_region_new(struct rcp_server *srv, const struct rcp_region_spec *spec, bool dynamic,
 		   struct rcp_region **rp)
@@ -87,13 +126,9 @@ int rcp_region_new(struct rcp_server *srv, const struct rcp_region_spec *spec, b
 		ret = map_anon(srv, r, spec->kind == RCP_KIND_HUGE);
 	if (ret)
 		goto err_unmap;
-	ret = rcp_vb_reg_mr(srv->pd, r->addr, r->size, rcp_mr_access(r->rights, srv->use_mw),
-			    &r->mr);
-	if (ret) {
-		rcp_err(&srv->log, "region %s: registering %llu bytes: %s", r->name,
-			(unsigned long long)r->size, strerror(-ret));
+	ret = register_everywhere(srv, r);
+	if (ret)
 		goto err_unmap;
-	}
 	if (r->kind == RCP_KIND_FILE)
 		rcp_info(&srv->log, "region %s: file %s, %llu bytes from %s (%s, %s%s)", r->name,
 			 rcp_rights_str(r->rights), (unsigned long long)r->size, spec->path,
@@ -127,7 +162,7 @@ void rcp_region_delete(struct rcp_server *srv, struct rcp_region **rp)
 		return;
 	r = *rp;
 	rcp_region_write_back(srv, r);
-	ret = rcp_vb_dereg_mr(&r->mr);
+	ret = deregister_everywhere(srv, r);
 	if (ret) {
 		/* unmapping memory the device may still reach would be worse than a leak */
 		rcp_err(&srv->log, "region %s: deregistering: %s; memory left mapped", r->name,

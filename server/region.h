@@ -45,7 +45,7 @@ struct rcp_region {
 	uint64_t size;	   /* bytes served */
 	uint64_t map_size; /* bytes mapped (size rounded up to the page or huge page) */
 	int fd;		   /* file regions, else -1 */
-	struct ibv_mr *mr;
+	struct ibv_mr *mr[RCP_MAX_DEVS]; /* registered on every device served, by rcp_dev.index */
 	uint8_t *dirty;	  /* STAGED with writeback: one bit per RCP_REGION_DIRTY_CHUNK granted rw */
 	uint32_t ngrants; /* grants of all sessions on this region */
 	uint32_t ncopies; /* third-party copies reading it */

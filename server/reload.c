@@ -79,7 +79,12 @@ static int check(const struct rcp_server *srv, const struct rcp_config *nc, char
 		snprintf(why, cap, "%s cannot change without a restart", what); \
 		return -EINVAL;                                                 \
 	}
-	SAME_STR(listen, "listen");
+	if (oc->nlisten != nc->nlisten) {
+		snprintf(why, cap, "listen addresses cannot change without a restart");
+		return -EINVAL;
+	}
+	for (i = 0; i < oc->nlisten; i++)
+		SAME_STR(listen[i], "listen");
 	SAME_VAL(port, "port");
 	SAME_VAL(no_auth, "no-auth");
 	SAME_VAL(workers, "workers");

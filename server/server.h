@@ -30,6 +30,30 @@ LIST_HEAD(rcp_copy_list, rcp_copy);
 LIST_HEAD(rcp_req_list, rcp_req);
 LIST_HEAD(rcp_region_list, rcp_region);
 
+#define RCP_MAX_DEVS 4 /* RDMA devices served (each --listen address picks one) */
+
+/* One address served: an rdma_cm listen id, on a device. */
+struct rcp_listen {
+	struct rdma_cm_id *id;
+	unsigned int dev;
+	char str[RCP_HOSTNAME_MAX + 8]; /* "198.18.0.1:18515", for logs */
+	char addr[64];			/* the numeric address, for clients (INFO) */
+	uint16_t port;			/* the port bound */
+};
+
+/* One RDMA device the daemon serves on: its own PD, under which every region is registered
+ * again, and its own verdict on memory windows (each device runs the self-test). */
+struct rcp_dev {
+	struct ibv_context *ctx; /* the listen id's; not ours to close */
+	unsigned int index;	 /* in srv->devs: the slot of its MR in every region */
+	uint8_t port;		 /* the port the first of its addresses is on */
+	const struct rcp_listen *first; /* its first address: the self-test's loopback */
+	struct ibv_pd *pd;
+	struct rcp_vb_caps caps;
+	bool use_mw;	   /* false: grants fall back to the region MR's rkey */
+	bool mr_per_grant; /* true: each grant's window sits on an MR of exactly its range */
+};
+
 /* Counters the daemon keeps itself; STAT adds the ones it computes (stats.c). */
 struct rcp_counters {
 	uint64_t clients_total;
@@ -59,15 +83,11 @@ struct rcp_server {
 	struct event *drain_timer; /* shutdown: gives clients a moment to go away */
 	struct event *keepalive;   /* keepalive.c's periodic look at quiet sessions */
 
-	struct rdma_event_channel *cm_ch;
-	struct rdma_cm_id *listen_id;
-	struct ibv_context *ctx; /* the listen id's device; not ours to close */
-	struct ibv_pd *pd;	 /* one PD: every MR, MW and session QP lives on it */
-	struct rcp_vb_caps caps;
-	bool use_mw; /* false: grants fall back to the region MR's rkey */
-	/* true: the device checks a window against the MR under it, not its own bounds, so each
-	 * grant's window sits on an MR of exactly its range (found by mw_probe.c at startup) */
-	bool mr_per_grant;
+	struct rdma_event_channel *cm_ch; /* every listen id's */
+	struct rcp_listen listens[RCP_MAX_LISTEN];
+	unsigned int nlistens;
+	struct rcp_dev devs[RCP_MAX_DEVS]; /* devs[0] is the first address's: COPY uses it */
+	unsigned int ndevs;
 	struct rcp_workers *workers; /* long requests run here, off the loop */
 
 	struct rcp_auth_key key;

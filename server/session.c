@@ -295,7 +295,7 @@ void rcp_session_established(struct rcp_session *s)
 	rcp_auth_nonce(s->server_nonce);
 	rcp_msg_init(&m, RCP_MSG_CHALLENGE, 0);
 	memcpy(m.u.challenge.nonce, s->server_nonce, RCP_NONCE_LEN);
-	m.u.challenge.caps = (srv->use_mw ? RCP_CAP_MW : 0) |
+	m.u.challenge.caps = (s->dev->use_mw ? RCP_CAP_MW : 0) |
 			     (srv->cfg.no_auth ? RCP_CAP_NO_AUTH : 0) | RCP_CAP_COPY |
 			     (srv->cfg.allow_create ? RCP_CAP_CREATE : 0);
 	s->state = RCP_SESSION_AUTHENTICATING;
@@ -460,6 +460,7 @@ int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id, const struct 
 		return -ENOMEM;
 	s->srv = srv;
 	s->id = id;
+	s->dev = p->dev;
 	s->state = RCP_SESSION_CONNECTING;
 	s->serial = ++srv->next_serial;
 	s->heard_ms = rcp_now_ms();
@@ -471,13 +472,13 @@ int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id, const struct 
 	STAILQ_INIT(&s->backlog);
 	LIST_INIT(&s->reqs);
 
-	ret = rcp_vb_create_comp_channel(srv->ctx, &s->cc);
+	ret = rcp_vb_create_comp_channel(s->dev->ctx, &s->cc);
 	if (ret)
 		goto err_free;
 	ret = rcp_vb_comp_channel_set_nonblock(s->cc);
 	if (ret)
 		goto err_destroy_cc;
-	ret = rcp_vb_create_cq(srv->ctx, RCP_SESSION_NRECV + RCP_SESSION_SQ_DEPTH, s, s->cc, 0,
+	ret = rcp_vb_create_cq(s->dev->ctx, RCP_SESSION_NRECV + RCP_SESSION_SQ_DEPTH, s, s->cc, 0,
 			       &s->cq);
 	if (ret)
 		goto err_destroy_cc;
@@ -490,7 +491,7 @@ int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id, const struct 
 		goto err_destroy_cq;
 	}
 	memset(s->bufs, 0, buf_len);
-	ret = rcp_vb_reg_mr(srv->pd, s->bufs, buf_len, IBV_ACCESS_LOCAL_WRITE, &s->buf_mr);
+	ret = rcp_vb_reg_mr(s->dev->pd, s->bufs, buf_len, IBV_ACCESS_LOCAL_WRITE, &s->buf_mr);
 	if (ret)
 		goto err_free_bufs;
 
@@ -502,7 +503,7 @@ int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id, const struct 
 	attr.cap.max_recv_wr = RCP_SESSION_NRECV;
 	attr.cap.max_send_sge = 1;
 	attr.cap.max_recv_sge = 1;
-	ret = rcp_vb_create_qp(id, srv->pd, &attr);
+	ret = rcp_vb_create_qp(id, s->dev->pd, &attr);
 	if (ret)
 		goto err_dereg_mr;
 	for (i = 0; i < RCP_SESSION_NRECV; i++) {

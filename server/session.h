@@ -56,6 +56,7 @@ struct rcp_session {
 	LIST_ENTRY(rcp_session) link;
 	struct rcp_server *srv;
 	struct rdma_cm_id *id;
+	struct rcp_dev *dev; /* the device the client came in on: its QP, windows and MRs */
 	enum rcp_session_state state;
 	uint64_t serial;
 	uint16_t version; /* the protocol version the client proposed: replies are in it */
@@ -102,11 +103,12 @@ struct rcp_session_peer {
 	const char *src;  /* address */
 	uint16_t version; /* the protocol version it proposed (checked) */
 	const uint8_t *nonce;
+	struct rcp_dev *dev; /* the device it arrived on */
 };
 
 /* rcp_session_new -- CQ, completion channel (in the loop), QP on the shared PD, buffers, posted
- * receives and the authentication deadline, for a connect request on id. The session is
- * pending until it authenticates. Does not accept. Returns 0 or -errno. */
+ * receives and the authentication deadline, for a connect request on id, on its device. The session
+ * is pending until it authenticates. Does not accept. Returns 0 or -errno. */
 int rcp_session_new(struct rcp_server *srv, struct rdma_cm_id *id, const struct rcp_session_peer *p,
 		    struct rcp_session **sp);
 

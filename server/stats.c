@@ -7,6 +7,21 @@
 #include "server/region.h"
 #include "server/worker.h"
 
+/* any_dev -- 1 when some device served has windows as use_mw says and, with windows, an MR
+ * per grant as per_grant says: STAT reports the weakest mode in use */
+static uint32_t any_dev(const struct rcp_server *srv, bool use_mw, bool per_grant)
+{
+	unsigned int i;
+
+	for (i = 0; i < srv->ndevs; i++) {
+		const struct rcp_dev *d = &srv->devs[i];
+
+		if (d->use_mw == use_mw && (!use_mw || d->mr_per_grant == per_grant))
+			return 1;
+	}
+	return 0;
+}
+
 /* rcp_stats_fill -- counters as of now */
 void rcp_stats_fill(const struct rcp_server *srv, struct rcp_msg_stat_reply *out)
 {
@@ -28,7 +43,7 @@ void rcp_stats_fill(const struct rcp_server *srv, struct rcp_msg_stat_reply *out
 	out->copies_active = srv->ncopies;
 	out->copies_total = srv->cnt.copies_total;
 	out->bytes_copied = srv->cnt.bytes_copied;
-	out->mw_fallback = srv->use_mw ? 0 : 1;
+	out->mw_fallback = any_dev(srv, false, false);
 	out->uptime_ms = rcp_now_ms() - srv->start_ms;
 	out->clients_pending = srv->npending;
 	out->auth_timeouts = srv->cnt.auth_timeouts;
@@ -43,7 +58,7 @@ void rcp_stats_fill(const struct rcp_server *srv, struct rcp_msg_stat_reply *out
 		out->jobs_cancelled = w.cancelled;
 	}
 	out->jobs_refused = srv->cnt.jobs_refused;
-	out->grant_mr_per_grant = srv->use_mw && srv->mr_per_grant ? 1 : 0;
+	out->grant_mr_per_grant = any_dev(srv, true, true);
 	out->flushes = srv->cnt.flushes;
 	out->bytes_flushed = srv->cnt.bytes_flushed;
 }

@@ -86,6 +86,49 @@ out:
 	return rc;
 }
 
+/* print_addrs -- the addresses the daemon serves on (one per RDMA port), after the counters;
+ * a daemon older than protocol 3 serves the one connected to and is not asked */
+static int print_addrs(const struct cli_opts *o, struct rdmacpy_conn *conn, const char *host,
+		       json_object *j)
+{
+	struct rdmacpy_daemon_addr a[16];
+	json_object *arr;
+	size_t n = 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 16; i++)
+		a[i].size = sizeof(a[i]);
+	rc = rdmacpy_daemon_addrs(conn, a, 16, &n);
+	if (rc == RDMACPY_E_NOTSUP)
+		return 0;
+	if (rc)
+		return cli_fail(conn, host, rc, "cannot read its addresses");
+	if (n > 16)
+		n = 16;
+	if (!o->json) {
+		printf("%-22s", "addresses");
+		for (i = 0; i < n; i++)
+			printf("%s %s:%u (%s port %u, %u Mb/s)", i ? "," : "", a[i].addr, a[i].port,
+			       a[i].device, a[i].port_num, a[i].rate_mbps);
+		printf("\n");
+		return 0;
+	}
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "addr", json_object_new_string(a[i].addr));
+		json_object_object_add(e, "port", json_object_new_int(a[i].port));
+		json_object_object_add(e, "device", json_object_new_string(a[i].device));
+		json_object_object_add(e, "port_num", json_object_new_int(a[i].port_num));
+		json_object_object_add(e, "rate_mbps", json_object_new_int64(a[i].rate_mbps));
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(j, "addresses", arr);
+	return 0;
+}
+
 /* cli_cmd_stat -- rdmacpy stat HOST */
 int cli_cmd_stat(const struct cli_opts *o, int argc, char **argv)
 {
@@ -148,6 +191,7 @@ int cli_cmd_stat(const struct cli_opts *o, int argc, char **argv)
 			else if (!o->json)
 				printf("%-22s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
 		}
+		rc = print_addrs(o, conn, argv[0], j);
 		if (o->json)
 			rc = cli_json_print(j);
 	}

@@ -234,6 +234,17 @@ struct rdmacpy_stats {
 	uint64_t bytes_flushed;	     /* bytes FLUSH wrote to files */
 };
 
+/* One address the daemon serves on (rdmacpy_daemon_addrs): a daemon with several RDMA ports
+ * listens on one address per port. Set size first. */
+struct rdmacpy_daemon_addr {
+	size_t size;
+	char addr[48];	    /* numeric IPv4 or IPv6 address */
+	char device[32];    /* the daemon's RDMA device behind it ("mlx5_0", "rxe1") */
+	uint16_t port;	    /* the rdma_cm port it listens on */
+	uint8_t port_num;   /* the device's port number, >= 1 */
+	uint32_t rate_mbps; /* the port's active rate (speed x width); 0 unknown */
+};
+
 /* This connection's own counters (rdmacpy_conn_counters). Set size first. */
 struct rdmacpy_counters {
 	size_t size;
@@ -402,6 +413,20 @@ RDMACPY_EXPORT int rdmacpy_daemon_stat(struct rdmacpy_conn *c, struct rdmacpy_st
 /* rdmacpy_daemon_stat_async -- asynchronous rdmacpy_daemon_stat */
 RDMACPY_EXPORT int rdmacpy_daemon_stat_async(struct rdmacpy_conn *c, struct rdmacpy_stats *out,
 					     rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **op);
+
+/* rdmacpy_daemon_addrs -- every address the daemon serves on, its main one first: up to cap
+ * entries into out (each entry's size set by the caller, all the same), *count how many it
+ * has (more than cap: ask with a larger array). RDMACPY_E_NOTSUP from a daemon older than
+ * protocol 3, which serves one address only. */
+RDMACPY_EXPORT int rdmacpy_daemon_addrs(struct rdmacpy_conn *c, struct rdmacpy_daemon_addr *out,
+					size_t cap, size_t *count);
+
+/* rdmacpy_daemon_addrs_async -- asynchronous rdmacpy_daemon_addrs; out and count must live
+ * until the callback */
+RDMACPY_EXPORT int rdmacpy_daemon_addrs_async(struct rdmacpy_conn *c,
+					      struct rdmacpy_daemon_addr *out, size_t cap,
+					      size_t *count, rdmacpy_done_fn cb, void *ctx,
+					      struct rdmacpy_op **op);
 
 /* ---- grants ---- */
 

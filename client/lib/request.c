@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "client/lib/request.h"
@@ -435,6 +436,83 @@ int rdmacpy_region_destroy(struct rdmacpy_conn *c, const char *region)
 {
 	struct rdmacpy_op *op = NULL;
 	int ret = rdmacpy_region_destroy_async(c, region, NULL, NULL, &op);
+
+	return rcp_rq_sync(ret, op);
+}
+
+/* ---- INFO ---- */
+
+/* info_reply -- as many entries as the caller has room for, each cut to its size */
+static int info_reply(struct rdmacpy_op *op, unsigned int part, const struct rcp_msg *m)
+{
+	const struct rcp_msg_info_reply *r = &m->u.info_reply;
+	size_t esz = op->req.elem_size;
+	size_t i;
+
+	(void)part;
+	*op->req.count = r->count;
+	for (i = 0; i < r->count && i < op->req.cap; i++) {
+		struct rdmacpy_daemon_addr all;
+		/* entries are esz apart: an older caller's struct is smaller than ours */
+		char *dst = (char *)op->req.out + i * esz;
+
+		memset(&all, 0, sizeof(all));
+		all.size = esz;
+		snprintf(all.addr, sizeof(all.addr), "%s", r->addrs[i].addr);
+		snprintf(all.device, sizeof(all.device), "%s", r->addrs[i].device);
+		all.port = r->port;
+		all.port_num = r->addrs[i].port_num;
+		all.rate_mbps = r->addrs[i].rate_mbps;
+		memcpy(dst, &all, esz < sizeof(all) ? esz : sizeof(all));
+	}
+	return 0;
+}
+
+static const struct rcp_req_ops info_ops = {
+	.reply_type = RCP_MSG_INFO_REPLY,
+	.reply = info_reply,
+};
+
+/* rdmacpy_daemon_addrs_async -- INFO, from protocol 3 */
+int rdmacpy_daemon_addrs_async(struct rdmacpy_conn *c, struct rdmacpy_daemon_addr *out, size_t cap,
+			       size_t *count, rdmacpy_done_fn cb, void *ctx,
+			       struct rdmacpy_op **opp)
+{
+	struct rdmacpy_op *op;
+	struct rcp_msg m;
+	int ret = rcp_rq_check(c, opp);
+
+	if (ret)
+		return ret;
+	if (!count || (cap && (!out || out[0].size < offsetof(struct rdmacpy_daemon_addr, addr) +
+							     sizeof(out[0].addr))))
+		return RDMACPY_E_INVAL;
+	/* the daemon's protocol, as every QP's connection negotiated it */
+	if (c->qp[0].version < 3)
+		return RDMACPY_E_NOTSUP;
+	op = rcp_rq_new(c, &info_ops, cb, ctx);
+	if (!op)
+		return RDMACPY_E_NOMEM;
+	*count = 0;
+	op->req.out = out;
+	op->req.elem_size = cap ? out[0].size : 0;
+	op->req.cap = cap;
+	op->req.count = count;
+	rcp_msg_init(&m, RCP_MSG_INFO, 0);
+	ret = rcp_rq_send(op, &c->qp[0], &m, c->opts.timeout_ms, 0);
+	if (ret) {
+		rcp_op_destroy(op);
+		return rcp_err_public(ret, RCP_CTX_LOCAL);
+	}
+	return rcp_rq_go(op, opp);
+}
+
+/* rdmacpy_daemon_addrs -- synchronous */
+int rdmacpy_daemon_addrs(struct rdmacpy_conn *c, struct rdmacpy_daemon_addr *out, size_t cap,
+			 size_t *count)
+{
+	struct rdmacpy_op *op = NULL;
+	int ret = rdmacpy_daemon_addrs_async(c, out, cap, count, NULL, NULL, &op);
 
 	return rcp_rq_sync(ret, op);
 }

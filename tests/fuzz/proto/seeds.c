@@ -104,6 +104,17 @@ static void fill_sample(struct rcp_msg *m, enum rcp_msg_type type)
 	case RCP_MSG_COPY_REPLY:
 		m->u.copy_reply.bytes = 1 << 20;
 		break;
+	case RCP_MSG_INFO_REPLY:
+		m->u.info_reply.port = 18515;
+		m->u.info_reply.count = 2;
+		snprintf(m->u.info_reply.addrs[0].addr, RCP_ADDR_MAX, "198.18.0.1");
+		snprintf(m->u.info_reply.addrs[0].device, RCP_DEVNAME_MAX, "rxe0");
+		m->u.info_reply.addrs[0].port_num = 1;
+		snprintf(m->u.info_reply.addrs[1].addr, RCP_ADDR_MAX, "198.18.1.1");
+		snprintf(m->u.info_reply.addrs[1].device, RCP_DEVNAME_MAX, "rxe1");
+		m->u.info_reply.addrs[1].port_num = 1;
+		m->u.info_reply.addrs[1].rate_mbps = 100000;
+		break;
 	default:
 		/* AUTH, AUTH_OK, CHECKSUM_REPLY: all-zero bytes are valid; the rest are empty */
 		break;

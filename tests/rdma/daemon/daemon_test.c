@@ -408,6 +408,44 @@ Test(daemon, wrong_key__error_auth_and_disconnect)
 	daemon_stop();
 }
 
+Test(daemon, older_protocol_versions__still_served)
+{
+	struct rcp_msg m;
+	struct rcp_msg r;
+	struct tc c;
+	uint16_t v;
+
+	daemon_start();
+	for (v = RCP_PROTO_VERSION_MIN; v < RCP_PROTO_VERSION; v++) {
+		cr_assert_eq(tc_connect(&c, test_ip(), d.port, v, 4096), 0, "version %u", v);
+		cr_assert_eq(tc_auth(&c, &d.key, NULL), 0, "version %u", v);
+		cr_assert_geq(list(&c), 1);
+		rcp_msg_init(&m, RCP_MSG_STAT, 0);
+		m.hdr.version = (uint8_t)v;
+		cr_assert_eq(tc_call(&c, &m, &r, WAIT_MS), 0);
+		cr_assert_eq(r.hdr.type, RCP_MSG_STAT_REPLY);
+		/* answered in the version the client speaks */
+		cr_assert_eq(r.hdr.version, v);
+		/* a version 3 request on it is refused, not answered in a version without it */
+		rcp_msg_init(&m, RCP_MSG_INFO, 0);
+		cr_assert_eq(tc_call(&c, &m, &r, WAIT_MS), 0);
+		cr_assert_eq(r.hdr.type, RCP_MSG_ERROR, "got %s", rcp_msg_type_name(r.hdr.type));
+		cr_assert_eq(r.u.error.code, RCP_ERR_NOTSUP);
+		tc_close(&c);
+	}
+	/* and version 3 answers INFO with the one address this daemon serves */
+	client(&c, 4096);
+	rcp_msg_init(&m, RCP_MSG_INFO, 0);
+	cr_assert_eq(tc_call(&c, &m, &r, WAIT_MS), 0);
+	cr_assert_eq(r.hdr.type, RCP_MSG_INFO_REPLY, "got %s", rcp_msg_type_name(r.hdr.type));
+	cr_assert_eq(r.u.info_reply.count, 1);
+	cr_assert_str_eq(r.u.info_reply.addrs[0].addr, test_ip());
+	cr_assert_eq(r.u.info_reply.port, d.port);
+	tc_close(&c);
+	assert_served();
+	daemon_stop();
+}
+
 Test(daemon, wrong_protocol_version__rejected)
 {
 	struct tc c;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -168,8 +169,18 @@ static void sample(struct rcp_msg *m, enum rcp_msg_type type)
 		m->u.copy_reply.bytes = 1 << 24;
 		m->u.copy_reply.status = RCP_ERR_NONE;
 		break;
+	case RCP_MSG_INFO_REPLY:
+		m->u.info_reply.port = 18515;
+		m->u.info_reply.count = 2;
+		for (i = 0; i < 2; i++) {
+			snprintf(m->u.info_reply.addrs[i].addr, RCP_ADDR_MAX, "198.18.%u.1", i);
+			snprintf(m->u.info_reply.addrs[i].device, RCP_DEVNAME_MAX, "rxe%u", i);
+			m->u.info_reply.addrs[i].rate_mbps = 100000;
+			m->u.info_reply.addrs[i].port_num = 1;
+		}
+		break;
 	default:
-		/* CLOSE_REPLY, FLUSH_REPLY, STAT, DESTROY_REPLY carry no payload */
+		/* CLOSE_REPLY, FLUSH_REPLY, STAT, DESTROY_REPLY, INFO carry no payload */
 		break;
 	}
 }
@@ -619,7 +630,7 @@ Test(proto, encode__wire_layout_little_endian)
 {
 	static const uint8_t want[] = {
 		0x52, 0x43, 0x50, 0x59, /* magic "RCPY" */
-		0x02,			/* version */
+		0x03,			/* version */
 		0x09,			/* CLOSE */
 		0x00, 0x00,		/* flags */
 		0x44, 0x33, 0x22, 0x11, /* request id */
@@ -1505,6 +1516,68 @@ Test(proto, names__known_and_unknown)
 	cr_assert_str_eq(rcp_err_name(RCP_ERR_MAX + 1), "UNKNOWN");
 	cr_assert_str_eq(rcp_reject_name(RCP_REJECT_BAD_VERSION), "BAD_VERSION");
 	cr_assert_str_eq(rcp_reject_name(0), "UNKNOWN");
+}
+
+Test(proto, info__roundtrip_and_only_from_version_3)
+{
+	struct rcp_msg m;
+	struct rcp_msg d;
+	size_t len = 0;
+	unsigned int v;
+
+	sample(&m, RCP_MSG_INFO_REPLY);
+	cr_assert_eq(rcp_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	cr_assert_eq(len, RCP_HDR_LEN + 8 + 2 * 88);
+	cr_assert_eq(rcp_msg_decode(buf, len, &d), 0);
+	cr_assert_eq(d.u.info_reply.port, 18515);
+	cr_assert_eq(d.u.info_reply.count, 2);
+	cr_assert_str_eq(d.u.info_reply.addrs[1].addr, "198.18.1.1");
+	cr_assert_str_eq(d.u.info_reply.addrs[1].device, "rxe1");
+	cr_assert_eq(d.u.info_reply.addrs[1].rate_mbps, 100000);
+	cr_assert_eq(rcp_msg_reply_type(RCP_MSG_INFO), RCP_MSG_INFO_REPLY);
+	/* versions 1 and 2 have no such types: neither side may send them there */
+	for (v = 1; v < 3; v++) {
+		cr_assert_eq(rcp_msg_encode_version(&m, v, buf, sizeof(buf), &len), -EINVAL);
+		rcp_msg_init(&d, RCP_MSG_INFO, 7);
+		cr_assert_eq(rcp_msg_encode_version(&d, v, buf, sizeof(buf), &len), -EINVAL);
+	}
+	/* and a version 2 header on an INFO does not decode */
+	rcp_msg_init(&d, RCP_MSG_INFO, 7);
+	cr_assert_eq(rcp_msg_encode(&d, buf, sizeof(buf), &len), 0);
+	buf[4] = 2;
+	cr_assert_eq(rcp_msg_decode(buf, len, &d), -EBADMSG);
+}
+
+Test(proto, info_reply__bad_fields_refused)
+{
+	struct rcp_msg m;
+	size_t len = 0;
+
+	sample(&m, RCP_MSG_INFO_REPLY);
+	m.u.info_reply.count = 0;
+	cr_assert_eq(rcp_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+	sample(&m, RCP_MSG_INFO_REPLY);
+	m.u.info_reply.count = RCP_INFO_MAX + 1;
+	cr_assert_eq(rcp_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+	sample(&m, RCP_MSG_INFO_REPLY);
+	m.u.info_reply.port = 0;
+	cr_assert_eq(rcp_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+	sample(&m, RCP_MSG_INFO_REPLY);
+	m.u.info_reply.addrs[1].addr[0] = '\0';
+	cr_assert_eq(rcp_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+	sample(&m, RCP_MSG_INFO_REPLY);
+	m.u.info_reply.addrs[0].port_num = 0;
+	cr_assert_eq(rcp_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+	/* a count that says more entries than the payload holds */
+	sample(&m, RCP_MSG_INFO_REPLY);
+	cr_assert_eq(rcp_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	buf[RCP_HDR_LEN + 2] = 3;
+	cr_assert_eq(rcp_msg_decode(buf, len, &m), -EBADMSG);
+	/* a reserved byte set */
+	sample(&m, RCP_MSG_INFO_REPLY);
+	cr_assert_eq(rcp_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	buf[RCP_HDR_LEN + 8 + 87] = 1;
+	cr_assert_eq(rcp_msg_decode(buf, len, &m), -EBADMSG);
 }
 
 Test(proto, names__every_type_and_code_named)

@@ -162,7 +162,8 @@ Test(config, key_value_lines)
 	cr_assert_eq(rcp_config_parse_line(&cfg, "max-dynamic-memory = 1GiB", err, sizeof(err)), 0);
 	cr_assert_eq(rcp_config_parse_line(&cfg, "allow-create = yes", err, sizeof(err)), 0);
 	cr_assert_eq(rcp_config_parse_line(&cfg, "log-level = debug", err, sizeof(err)), 0);
-	cr_assert_str_eq(cfg.listen, "198.18.0.1");
+	cr_assert_str_eq(cfg.listen[0], "198.18.0.1");
+	cr_assert_eq(cfg.nlisten, 1);
 	cr_assert_eq(cfg.port, 9999);
 	cr_assert_eq(cfg.max_clients, 3);
 	cr_assert_eq(cfg.max_dynamic, 1ull << 30);
@@ -204,6 +205,27 @@ Test(config, bad_lines__einval_with_reason)
 	cr_assert_eq(rcp_config_parse_line(&cfg, "max-clients = 0", err, sizeof(err)), -EINVAL);
 	cr_assert_eq(rcp_config_parse_line(&cfg, "no-auth = maybe", err, sizeof(err)), -EINVAL);
 	cr_assert_eq(rcp_config_parse_line(&cfg, "just words", err, sizeof(err)), -EINVAL);
+}
+
+Test(config, listen__repeated_for_every_rail_and_duplicates_refused)
+{
+	char key[40];
+	int i;
+
+	cr_assert_eq(rcp_config_parse_line(&cfg, "listen = 198.18.0.1", err, sizeof(err)), 0);
+	cr_assert_eq(rcp_config_parse_line(&cfg, "listen = 198.18.1.1", err, sizeof(err)), 0);
+	cr_assert_eq(cfg.nlisten, 2);
+	cr_assert_str_eq(cfg.listen[1], "198.18.1.1");
+	cr_assert_eq(rcp_config_parse_line(&cfg, "listen = 198.18.0.1", err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "twice"), "%s", err);
+	cr_assert_eq(cfg.nlisten, 2);
+	for (i = 2; i < RCP_MAX_LISTEN; i++) {
+		snprintf(key, sizeof(key), "listen = 198.19.0.%d", i);
+		cr_assert_eq(rcp_config_parse_line(&cfg, key, err, sizeof(err)), 0, "%s", err);
+	}
+	cr_assert_eq(rcp_config_parse_line(&cfg, "listen = 198.19.1.1", err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "at most"), "%s", err);
+	cr_assert_eq(cfg.nlisten, RCP_MAX_LISTEN);
 }
 
 Test(config, load_file__error_names_line)

@@ -100,6 +100,17 @@ Test(verbs_util, caps_from_attr__copies_rxe_limits_and_sees_type2_windows)
 	cr_assert(caps.mw_type2);
 }
 
+Test(verbs_util, port_rate__speed_times_lanes)
+{
+	cr_assert_eq(rcp_vb_port_rate_mbps(32, 2), 100000);  /* EDR 4x */
+	cr_assert_eq(rcp_vb_port_rate_mbps(64, 2), 200000);  /* HDR 4x */
+	cr_assert_eq(rcp_vb_port_rate_mbps(128, 2), 400000); /* NDR 4x */
+	cr_assert_eq(rcp_vb_port_rate_mbps(1, 1), 2000);     /* SDR 1x */
+	cr_assert_eq(rcp_vb_port_rate_mbps(64, 16), 100000); /* HDR 2x */
+	cr_assert_eq(rcp_vb_port_rate_mbps(3, 2), 0);	     /* not a speed */
+	cr_assert_eq(rcp_vb_port_rate_mbps(32, 3), 0);	     /* not a width */
+}
+
 Test(verbs_util, caps_from_attr__no_type2_flag_or_no_windows_means_no_type2)
 {
 	struct ibv_device_attr dev;
