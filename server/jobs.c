@@ -43,7 +43,13 @@ bool rcp_req_start(struct rcp_req *q, rcp_job_fn work, rcp_job_fn done, bool cou
 	int ret;
 
 	rcp_job_init(&q->job, rcp_msg_type_name(q->type), s, work, done);
-	ret = rcp_workers_submit(q->srv->workers, &q->job);
+	/*
+	 * Uncounted jobs are a grant's own registration and deregistration: short, bounded by the
+	 * grant's size, and on the way of an OPEN or CLOSE. They have a pool of their own, so an
+	 * idle client's OPEN never queues behind other clients' CHECKSUMs (measured with one pool:
+	 * OPEN p99 82.8 s beside four 1 GiB CHECKSUMs on rxe, where every grant registers).
+	 */
+	ret = rcp_workers_submit(counted ? q->srv->workers : q->srv->grant_workers, &q->job);
 	if (ret) {
 		if (s)
 			rcp_session_refuse(s, q->req_id, RCP_ERR_SHUTDOWN, "%s: shutting down",

@@ -208,6 +208,11 @@ static int server_start(struct rcp_server *srv)
 			strerror(-ret));
 		return ret;
 	}
+	ret = rcp_workers_new(srv->base, RCP_GRANT_WORKERS, &srv->log, &srv->grant_workers);
+	if (ret) {
+		rcp_err(&srv->log, "starting the grant registration threads: %s", strerror(-ret));
+		return ret;
+	}
 	ret = add_signal(srv, SIGTERM, &srv->sig_term);
 	if (!ret)
 		ret = add_signal(srv, SIGINT, &srv->sig_int);
@@ -253,6 +258,7 @@ static void server_stop(struct rcp_server *srv)
 	/* copies and long requests read the regions: they end before the regions go */
 	rcp_copy_stop_all(srv);
 	rcp_workers_delete(&srv->workers);
+	rcp_workers_delete(&srv->grant_workers);
 	/* regions a reload removed while they were in use: nothing uses them any more */
 	while (!LIST_EMPTY(&srv->retiring)) {
 		struct rcp_region *r = LIST_FIRST(&srv->retiring);

@@ -30,7 +30,8 @@ LIST_HEAD(rcp_copy_list, rcp_copy);
 LIST_HEAD(rcp_req_list, rcp_req);
 LIST_HEAD(rcp_region_list, rcp_region);
 
-#define RCP_MAX_DEVS 4 /* RDMA devices served (each --listen address picks one) */
+#define RCP_MAX_DEVS	  4 /* RDMA devices served (each --listen address picks one) */
+#define RCP_GRANT_WORKERS 2 /* threads registering grants' own ranges (where the device needs it) */
 
 /* One address served: an rdma_cm listen id, on a device. */
 struct rcp_listen {
@@ -88,7 +89,8 @@ struct rcp_server {
 	unsigned int nlistens;
 	struct rcp_dev devs[RCP_MAX_DEVS]; /* devs[0] is the first address's: COPY uses it */
 	unsigned int ndevs;
-	struct rcp_workers *workers; /* long requests run here, off the loop */
+	struct rcp_workers *workers;	   /* long requests run here, off the loop */
+	struct rcp_workers *grant_workers; /* grants' own (de)registrations (jobs.c) */
 
 	struct rcp_auth_key key;
 	struct rcp_auth_key cluster_key; /* what COPY authenticates with at other daemons */

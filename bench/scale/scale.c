@@ -32,6 +32,7 @@ struct opts {
 	uint64_t big;	  /* CHECKSUM and COPY length */
 	double window_ms; /* sampling stops after this long (at least 3 samples) */
 	bool quick;
+	bool no_disk; /* the daemon has no file region "disk": no FLUSH load, no FLUSH cost */
 };
 
 static struct opts O = {.samples = 200, .big = GiB, .window_ms = 20000};
@@ -525,12 +526,13 @@ static json_object *memory(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: rdmacpy-scale --host IP --port P --port2 P2 --key FILE --pid PID "
-			"--label L --out FILE [--quick]\n");
+			"--label L --out FILE [--quick] [--no-disk]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct option longs[] = {
 		{"host", required_argument, NULL, 'h'},
 		{"port", required_argument, NULL, 'p'},
@@ -540,8 +542,10 @@ int main(int argc, char **argv)
 		{"label", required_argument, NULL, 'l'},
 		{"out", required_argument, NULL, 'o'},
 		{"quick", no_argument, NULL, 'q'},
+		{"no-disk", no_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
+	/* clang-format on */
 	static const uint64_t sizes[] = {4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB, 256 * MiB, GiB};
 	static const unsigned nclients[] = {0, 1, 4};
 	json_object *root = json_object_new_object();
@@ -578,6 +582,9 @@ int main(int argc, char **argv)
 		case 'q':
 			O.quick = true;
 			break;
+		case 'n':
+			O.no_disk = true;
+			break;
 		default:
 			usage();
 		}
@@ -594,7 +601,8 @@ int main(int argc, char **argv)
 	json_object_array_add(lat, control_latency(LOAD_NONE, 0));
 	for (kind = LOAD_CHECKSUM; kind <= LOAD_COPY; kind++)
 		for (i = 1; i < sizeof(nclients) / sizeof(nclients[0]); i++)
-			json_object_array_add(lat, control_latency(kind, nclients[i]));
+			if (kind != LOAD_FLUSH || !O.no_disk)
+				json_object_array_add(lat, control_latency(kind, nclients[i]));
 	printf("== %s: OPEN+CLOSE against grant size (target where windows are enforced: OPEN of "
 	       "1 GiB <= 2x OPEN of 4 KiB)\n",
 	       O.label);
@@ -605,7 +613,11 @@ int main(int argc, char **argv)
 	json_object_array_add(arr, arrivals(16));
 	json_object_array_add(arr, arrivals(64));
 	printf("== %s: durability\n", O.label);
-	json_object_object_add(root, "flush_cost", flush_cost(O.quick ? 64 * MiB : 256 * MiB));
+	if (O.no_disk)
+		printf("  skipped: this daemon serves no file region here\n");
+	else
+		json_object_object_add(root, "flush_cost",
+				       flush_cost(O.quick ? 64 * MiB : 256 * MiB));
 	printf("== %s: the daemon's memory\n", O.label);
 	json_object_object_add(root, "label", json_object_new_string(O.label));
 	json_object_object_add(root, "control_latency", lat);

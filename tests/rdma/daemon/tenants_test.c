@@ -113,7 +113,9 @@ static void *checksum_main(void *arg)
 	return NULL;
 }
 
-Test(tenants, checksum_runs_beside__other_client_served_before_it_ends)
+/* served_beside_checksum -- a CHECKSUM runs on a worker while another client's LIST, OPEN,
+ * 1 MiB READ and CLOSE all finish before it does (the order is asserted, not a time) */
+static void served_beside_checksum(const char *const *extra)
 {
 	struct checksummer k = {0};
 	struct rdmacpy_region_info info[4];
@@ -125,7 +127,7 @@ Test(tenants, checksum_runs_beside__other_client_served_before_it_ends)
 	static uint8_t buf[MiB];
 	int steps = 0;
 
-	start(NULL);
+	start(extra);
 	k.c = lib_connect();
 	c = lib_connect();
 	cr_assert_eq(pthread_create(&k.thread, NULL, checksum_main, &k), 0);
@@ -147,6 +149,20 @@ Test(tenants, checksum_runs_beside__other_client_served_before_it_ends)
 	cr_assert_arr_eq(k.digest, want, RCP_CHECKSUM_LEN, "the digest of 128 MiB of zeros");
 	rdmacpy_conn_close(&k.c);
 	rdmacpy_conn_close(&c);
+}
+
+Test(tenants, checksum_runs_beside__other_client_served_before_it_ends)
+{
+	served_beside_checksum(NULL);
+}
+
+/* With the only worker busy, an OPEN that registers its grant's range (rxe: an MR per grant)
+ * still goes through: grants' registrations have threads of their own. */
+Test(tenants, every_worker_busy__other_client_still_opens_and_closes)
+{
+	static const char *const extra[] = {"--workers", "1", NULL};
+
+	served_beside_checksum(extra);
 }
 
 Test(tenants, client_gone_mid_checksum__its_work_cancelled)
