@@ -276,6 +276,8 @@ static json_object *control_latency(enum load kind, unsigned n)
 	struct rdmacpy_stats st = {.size = sizeof(st)};
 	json_object *j = json_object_new_object();
 	struct bg_set set;
+	const char *failed = NULL; /* a request that got no answer: the figures stop there */
+	int failed_ret = 0;
 	double end;
 	unsigned i;
 	unsigned taken;
@@ -291,13 +293,19 @@ static json_object *control_latency(enum load kind, unsigned n)
 		int ret = rdmacpy_daemon_stat(c, &st);
 
 		stat_ms[i] = now_ms() - t0;
-		if (ret)
-			die("stat", ret);
+		if (ret) {
+			failed = "STAT";
+			failed_ret = ret;
+			break;
+		}
 		t0 = now_ms();
 		ret = rdmacpy_grant_open(c, "big", 0, 4 * KiB, RDMACPY_RIGHTS_RO, &g);
 		open_ms[i] = now_ms() - t0;
-		if (ret)
-			die("open", ret);
+		if (ret) {
+			failed = "OPEN";
+			failed_ret = ret;
+			break;
+		}
 		rdmacpy_grant_close(&g);
 	}
 	taken = i;
@@ -312,9 +320,21 @@ static json_object *control_latency(enum load kind, unsigned n)
 	json_object_object_add(j, "stat_p99_ms", json_object_new_double(pct(stat_ms, taken, 99)));
 	json_object_object_add(j, "open_p50_ms", json_object_new_double(pct(open_ms, taken, 50)));
 	json_object_object_add(j, "open_p99_ms", json_object_new_double(pct(open_ms, taken, 99)));
-	printf("  %-9s %2u   STAT p50 %9.2f p99 %9.2f ms   OPEN p50 %9.2f p99 %9.2f ms   (%u)\n",
-	       load_name[kind], n, pct(stat_ms, taken, 50), pct(stat_ms, taken, 99),
-	       pct(open_ms, taken, 50), pct(open_ms, taken, 99), taken);
+	if (failed) {
+		/* the idle client failed: what a client with these options would have seen */
+		json_object_object_add(j, "failed", json_object_new_string(failed));
+		json_object_object_add(j, "failed_error",
+				       json_object_new_string(rdmacpy_strerror(failed_ret)));
+		printf("  %-9s %2u   an idle client's %s failed after %u samples: %s (its timeout "
+		       "is "
+		       "180 s)\n",
+		       load_name[kind], n, failed, taken, rdmacpy_strerror(failed_ret));
+	} else {
+		printf("  %-9s %2u   STAT p50 %9.2f p99 %9.2f ms   OPEN p50 %9.2f p99 %9.2f ms   "
+		       "(%u)\n",
+		       load_name[kind], n, pct(stat_ms, taken, 50), pct(stat_ms, taken, 99),
+		       pct(open_ms, taken, 50), pct(open_ms, taken, 99), taken);
+	}
 	fflush(stdout);
 	free(stat_ms);
 	free(open_ms);
