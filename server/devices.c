@@ -97,6 +97,14 @@ void rcp_devices_close(struct rcp_server *srv)
 	}
 }
 
+/* rcp_dev_port_active -- ibv_query_port, every time: a cable pulled shows at once */
+bool rcp_dev_port_active(const struct rcp_dev *d)
+{
+	struct ibv_port_attr attr;
+
+	return !ibv_query_port(d->ctx, d->port, &attr) && attr.state == IBV_PORT_ACTIVE;
+}
+
 /* mode_of -- one device's way of making grants */
 static const char *mode_of(const struct rcp_dev *d)
 {

@@ -16,6 +16,9 @@ int rcp_devices_open(struct rcp_server *srv);
 /* rcp_devices_close -- every PD; regions and sessions must be gone. Safe to call twice. */
 void rcp_devices_close(struct rcp_server *srv);
 
+/* rcp_dev_port_active -- whether d's port is ACTIVE now (asked of the device each time) */
+bool rcp_dev_port_active(const struct rcp_dev *d);
+
 /* rcp_devices_mode_str -- how grants are made, "..." for the ready line (the first device's,
  * and "mixed" when the devices differ) */
 const char *rcp_devices_mode_str(const struct rcp_server *srv);

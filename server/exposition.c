@@ -3,6 +3,7 @@
  * counters in Prometheus text format */
 #include "server/exposition.h"
 
+
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/devices.h"
 #include "server/grant.h"
 #include "server/region.h"
 #include "server/session.h"
@@ -337,7 +339,6 @@ static int port_dir(struct evbuffer *b, const char *dir, const char *dev, unsign
 /* port_counters -- what the NICs saw: one-sided traffic never passes the daemon's CPU */
 static int port_counters(const struct rcp_server *srv, const char *root, struct evbuffer *b)
 {
-	struct ibv_port_attr attr;
 	char dev[2 * 64];
 	char dir[PATH_MAX];
 	unsigned int i;
@@ -349,7 +350,7 @@ static int port_counters(const struct rcp_server *srv, const char *root, struct 
 		      "1 while the RDMA port is active, for every port served.");
 	for (i = 0; i < srv->ndevs; i++) {
 		const struct rcp_dev *d = &srv->devs[i];
-		bool up = !ibv_query_port(d->ctx, d->port, &attr) && attr.state == IBV_PORT_ACTIVE;
+		bool up = rcp_dev_port_active(d);
 
 		rcp_exposition_label(d->ctx->device->name, dev, sizeof(dev));
 		bad |= evbuffer_add_printf(

@@ -3,6 +3,7 @@
  * GET only, small headers, no bodies, a deadline per request, a cap on connections */
 #include "server/metrics.h"
 
+
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <event2/listener.h>
 #include <event2/keyvalq_struct.h>
 
+#include "server/devices.h"
 #include "server/exposition.h"
 
 /*
@@ -192,12 +194,10 @@ static void on_metrics(struct evhttp_request *req, void *arg)
  * down shows in rdmacpyd_rdma_port_active, not as a dead daemon) */
 static bool port_active(const struct rcp_server *srv)
 {
-	struct ibv_port_attr attr;
 	unsigned int i;
 
 	for (i = 0; i < srv->ndevs; i++)
-		if (!ibv_query_port(srv->devs[i].ctx, srv->devs[i].port, &attr) &&
-		    attr.state == IBV_PORT_ACTIVE)
+		if (rcp_dev_port_active(&srv->devs[i]))
 			return true;
 	return false;
 }

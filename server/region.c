@@ -65,7 +65,7 @@ static int map_anon(struct rcp_server *srv, struct rcp_region *r, bool huge)
 }
 
 /* deregister_everywhere -- every device's MR of r; the first failure, the others still tried */
-static int deregister_everywhere(struct rcp_server *srv, struct rcp_region *r)
+static int deregister_everywhere(struct rcp_region *r)
 {
 	unsigned int i;
 	int first = 0;
@@ -78,7 +78,6 @@ static int deregister_everywhere(struct rcp_server *srv, struct rcp_region *r)
 		if (ret && !first)
 			first = ret;
 	}
-	(void)srv;
 	return first;
 }
 
@@ -96,7 +95,7 @@ static int register_everywhere(struct rcp_server *srv, struct rcp_region *r)
 		if (ret) {
 			rcp_err(&srv->log, "region %s: registering %llu bytes on %s: %s", r->name,
 				(unsigned long long)r->size, d->ctx->device->name, strerror(-ret));
-			deregister_everywhere(srv, r);
+			deregister_everywhere(r);
 			return ret;
 		}
 	}
@@ -162,7 +161,7 @@ void rcp_region_delete(struct rcp_server *srv, struct rcp_region **rp)
 		return;
 	r = *rp;
 	rcp_region_write_back(srv, r);
-	ret = deregister_everywhere(srv, r);
+	ret = deregister_everywhere(r);
 	if (ret) {
 		/* unmapping memory the device may still reach would be worse than a leak */
 		rcp_err(&srv->log, "region %s: deregistering: %s; memory left mapped", r->name,
