@@ -3,7 +3,6 @@
  * GET only, small headers, no bodies, a deadline per request, a cap on connections */
 #include "server/metrics.h"
 
-
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <errno.h>
