@@ -72,7 +72,7 @@ static void do_info(struct rcp_session *s, const struct rcp_msg *m)
 
 		snprintf(a->addr, sizeof(a->addr), "%.47s", l->addr);
 		snprintf(a->device, sizeof(a->device), "%.31s", d->ctx->device->name);
-		a->port_num = l->id->port_num ? l->id->port_num : 1;
+		a->port_num = l->port_num;
 		a->rate_mbps = d->caps.rate_mbps;
 	}
 	reply.u.info_reply.count = (uint8_t)i;

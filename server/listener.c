@@ -296,7 +296,7 @@ static int add_dev(struct rcp_server *srv, struct rcp_listen *l)
 		memset(d, 0, sizeof(*d));
 		d->ctx = l->id->verbs;
 		d->index = srv->ndevs++;
-		d->port = l->id->port_num ? l->id->port_num : 1;
+		d->port = l->port_num;
 		d->first = l;
 	}
 	l->dev = d->index;
@@ -332,6 +332,7 @@ static int listen_one(struct rcp_server *srv, const char *host, uint16_t port)
 		goto err;
 	}
 	l->port = bound_port(l->id);
+	l->port_num = l->id->port_num ? l->id->port_num : 1;
 	rcp_sockaddr_str((struct sockaddr *)&l->id->route.addr.src_addr, l->str, sizeof(l->str));
 	sockaddr_host((struct sockaddr *)&l->id->route.addr.src_addr, l->addr, sizeof(l->addr));
 	ret = add_dev(srv, l);
@@ -339,7 +340,7 @@ static int listen_one(struct rcp_server *srv, const char *host, uint16_t port)
 		goto err;
 	srv->nlistens++;
 	rcp_info(&srv->log, "listening on %s, device %s port %u", l->str,
-		 l->id->verbs->device->name, l->id->port_num ? l->id->port_num : 1);
+		 l->id->verbs->device->name, l->port_num);
 	return 0;
 
 err:

@@ -40,6 +40,7 @@ struct rcp_listen {
 	char str[RCP_HOSTNAME_MAX + 8]; /* "198.18.0.1:18515", for logs */
 	char addr[64];			/* the numeric address, for clients (INFO) */
 	uint16_t port;			/* the port bound */
+	uint8_t port_num;		/* the device's port it is on (rdma_cm's, 1 when unset) */
 };
 
 /* One RDMA device the daemon serves on: its own PD, under which every region is registered
