@@ -5,9 +5,14 @@
 #include "server/copy.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/thread.h>
 
 #include "client/lib/conn.h"
 #include "server/check.h"
@@ -17,21 +22,31 @@
 /*
  * A copy is a chain of asynchronous steps, each started from the previous one's callback:
  * connect (resolve, route, connect, authenticate: the library's state machine), open the
- * destination range, write it in chunks (COPY_DEPTH in flight), flush it, close the grant.
- * Nothing waits: the loop watches the connection's fd and, for the library's deadlines, a
- * timer. Connecting uses the daemon's own protection domain, so the region's MR is adopted
- * as the source of the writes instead of being registered a second time.
+ * destination range, write it, flush it, close the grant. Connecting uses the daemon's own
+ * protection domain, so the region's MR is adopted as the source of the writes instead of
+ * being registered a second time.
  *
- * A copy ends (done, failed, or cancelled because its requester left or the daemon stops) on
- * a zero-time event of its own, never inside a library callback: closing a connection from
- * within its own callback would free what the library is still walking.
+ * The steps run on one thread shared by every copy, with an event loop of its own (the copy
+ * loop), never on the daemon's loop: soft-RoCE on Linux 6.1 runs the protocol inside the
+ * poster's ibv_post_send (to a destination on the same node, the whole transfer), so a write
+ * posted from the daemon's loop would hold every other client's request for as long as the
+ * bytes take. The writes go out one slice per pass of the copy loop, so copies share it
+ * fairly and a cancellation is seen between slices.
+ *
+ * The two threads meet in a few places only, each an event of the other's loop (libevent
+ * with its pthreads locking):
+ *   the daemon's loop -> the copy loop: start, cancel;
+ *   the copy loop -> the daemon's loop: the end, after the copy loop has closed the
+ *   connection; progress is read from an atomic counter by a timer of the daemon's loop.
+ * Everything a client sees (COPY_PROGRESS, COPY_REPLY), counters and the region's use count
+ * belong to the daemon's loop; the library's objects belong to the copy loop.
  */
 
-#define COPY_CHUNK	(4u << 20) /* bytes per RDMA WRITE request */
-#define COPY_DEPTH	4	   /* writes in flight: keeps the link busy between completions */
-#define COPY_REPORT_MS	100	   /* COPY_PROGRESS at most ten times a second */
-#define COPY_BEAT_MS	1000	   /* and at least once a second, bytes moving or not */
-#define COPY_TIMEOUT_MS 10000	   /* each of the destination's requests and waits */
+#define COPY_SLICE	(128u << 10) /* bytes per RDMA WRITE: what one pass of the copy loop posts */
+#define COPY_DEPTH	16	     /* slices in flight: keeps the link busy between passes */
+#define COPY_REPORT_MS	100	     /* COPY_PROGRESS at most ten times a second */
+#define COPY_BEAT_MS	1000	     /* and at least once a second, bytes moving or not */
+#define COPY_TIMEOUT_MS 10000	     /* each of the destination's requests and waits */
 
 /* One write in flight. */
 struct copy_slot {
@@ -50,10 +65,18 @@ enum copy_step {
 };
 
 struct rcp_copy {
+	/* the daemon's loop only */
 	LIST_ENTRY(rcp_copy) link;
-	struct rcp_server *srv;
 	struct rcp_session *s; /* the requester; NULL once it is gone (no answer then) */
 	uint32_t req_id;
+	uint64_t reported;
+	uint64_t report_ms;
+	struct event *report_ev; /* COPY_PROGRESS: bytes moved, or at least a heartbeat */
+	struct event *finish_ev; /* the copy loop is done with the copy */
+	bool cancel_sent;
+
+	/* set before the copy loop starts the copy, read-only after */
+	struct rcp_server *srv;
 	char peer[64];
 	struct rcp_region *region; /* held: ncopies keeps DESTROY away */
 	uint64_t src_off;
@@ -64,13 +87,16 @@ struct rcp_copy {
 	uint64_t dst_off;
 	uint64_t start_ms;
 
+	/* the copy loop only (and the daemon's loop once finish_ev has run) */
 	struct rdmacpy_conn *c;
 	struct rdmacpy_grant *g;
 	struct rdmacpy_mem *src; /* the region's MR, adopted */
+	struct event *start_ev;	 /* the first step */
+	struct event *cancel_ev; /* the daemon's loop asks the copy to stop */
 	struct event *fd_ev;	 /* the connection's fd */
 	struct event *timer;	 /* the library's next deadline */
-	struct event *end_ev;	 /* the end, run from the loop */
-	struct event *beat;	 /* COPY_PROGRESS while nothing moves (connecting, flushing) */
+	struct event *post_ev;	 /* posts the next slice */
+	struct event *end_ev;	 /* the end, run from the copy loop */
 	enum copy_step step;
 	struct copy_slot slots[COPY_DEPTH];
 	uint64_t next;	       /* next byte to write */
@@ -79,11 +105,46 @@ struct rcp_copy {
 	bool cancelled;
 	int result; /* RDMACPY_E_* */
 	char err[RCP_LOG_MSG_MAX / 2];
-	uint64_t reported;
-	uint64_t report_ms;
+
+	_Atomic uint64_t moved; /* done, for the daemon's loop to report */
 };
 
-/* rcp_copy_setup -- pick the key copies present to other daemons */
+/* copy_loop_main -- the copy loop's thread: runs until rcp_copy_stop_all breaks it */
+static void *copy_loop_main(void *arg)
+{
+	struct rcp_server *srv = arg;
+
+	event_base_loop(srv->copy_base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+/* copy_loop_start -- the copy loop and its thread, signals blocked (they stay with the
+ * daemon's loop) */
+static int copy_loop_start(struct rcp_server *srv)
+{
+	sigset_t all;
+	sigset_t old;
+	int ret;
+
+	srv->copy_base = event_base_new();
+	if (!srv->copy_base)
+		return -ENOMEM;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	ret = -pthread_create(&srv->copy_thread, NULL, copy_loop_main, srv);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		event_base_free(srv->copy_base);
+		srv->copy_base = NULL;
+		return ret;
+	}
+	srv->copy_thread_running = true;
+	return 0;
+}
+
+/* rcp_copy_setup -- pick the key copies present to other daemons; start the copy loop. Called
+ * before any event base exists: both loops activate each other's events, which needs
+ * libevent's locking in every base. */
 int rcp_copy_setup(struct rcp_server *srv)
 {
 	int ret;
@@ -102,8 +163,17 @@ int rcp_copy_setup(struct rcp_server *srv)
 		srv->cluster_key = srv->key;
 		srv->have_cluster_key = true;
 	}
-	return 0;
+	if (evthread_use_pthreads()) {
+		rcp_err(&srv->log, "libevent: no thread support");
+		return -ENOSYS;
+	}
+	ret = copy_loop_start(srv);
+	if (ret)
+		rcp_err(&srv->log, "starting the copy thread: %s", strerror(-ret));
+	return ret;
 }
+
+/* ---- the copy loop's side ---- */
 
 /* lib_log -- librdmacpy's messages into the daemon's log, naming the copy */
 static void lib_log(void *ctx, int level, const char *msg)
@@ -114,15 +184,13 @@ static void lib_log(void *ctx, int level, const char *msg)
 		cp->dst_port, msg);
 }
 
-/* end_soon -- the copy is over (result already set): finish it from the loop */
+/* end_soon -- the copy is over (result already set): finish it from the copy loop */
 static void end_soon(struct rcp_copy *cp)
 {
-	static const struct timeval now = {0, 0};
-
 	if (cp->step == COPY_ENDED)
 		return;
 	cp->step = COPY_ENDED;
-	evtimer_add(cp->end_ev, &now);
+	event_active(cp->end_ev, EV_TIMEOUT, 0);
 }
 
 /* fail -- a step failed with err: say what it was doing, then end */
@@ -138,48 +206,10 @@ static void fail(struct rcp_copy *cp, const char *what, int err)
 	end_soon(cp);
 }
 
-/* report -- COPY_PROGRESS to the requester: it restarts the request's timeout there */
-static void report(struct rcp_copy *cp, uint64_t now)
-{
-	struct rcp_msg m;
-
-	cp->reported = cp->done;
-	cp->report_ms = now;
-	rcp_msg_init(&m, RCP_MSG_COPY_PROGRESS, cp->req_id);
-	m.u.copy_progress.done = cp->done;
-	m.u.copy_progress.length = cp->length;
-	rcp_session_send(cp->s, &m);
-}
-
-/* progress -- bytes moved: tell the requester, at most every COPY_REPORT_MS */
-static void progress(struct rcp_copy *cp)
-{
-	uint64_t now = rcp_now_ms();
-
-	if (!cp->s || cp->done == cp->reported || cp->done >= cp->length ||
-	    now - cp->report_ms < COPY_REPORT_MS)
-		return;
-	report(cp, now);
-}
-
-/* copy_beat -- nothing reported for a second (connecting, opening, flushing): say it lives,
- * so that a long step is not taken for a dead copy by the requester's timeout */
-static void copy_beat(evutil_socket_t fd, short what, void *arg)
-{
-	struct rcp_copy *cp = arg;
-	uint64_t now = rcp_now_ms();
-
-	(void)fd;
-	(void)what;
-	if (cp->s && cp->step != COPY_ENDED && now - cp->report_ms >= COPY_BEAT_MS)
-		report(cp, now);
-}
-
 static void on_closed(struct rdmacpy_op *op, int status, void *ctx);
 static void on_flushed(struct rdmacpy_op *op, int status, void *ctx);
-static void pump(struct rcp_copy *cp);
 
-/* on_written -- one chunk is on the destination */
+/* on_written -- one slice is on the destination */
 static void on_written(struct rdmacpy_op *op, int status, void *ctx)
 {
 	struct copy_slot *slot = ctx;
@@ -196,13 +226,13 @@ static void on_written(struct rdmacpy_op *op, int status, void *ctx)
 		return;
 	}
 	cp->done += slot->len;
-	progress(cp);
+	atomic_store_explicit(&cp->moved, cp->done, memory_order_relaxed);
 	if (cp->cancelled) {
 		fail(cp, "cancelled while writing to", RDMACPY_E_SHUTDOWN);
 		return;
 	}
 	if (cp->next < cp->length) {
-		pump(cp);
+		event_active(cp->post_ev, EV_TIMEOUT, 0);
 		return;
 	}
 	if (cp->inflight)
@@ -213,32 +243,37 @@ static void on_written(struct rdmacpy_op *op, int status, void *ctx)
 		fail(cp, "flushing the destination on", ret);
 }
 
-/* pump -- chunks out until COPY_DEPTH are in flight or none is left */
-static void pump(struct rcp_copy *cp)
+/* post_slice -- one slice out, if a slot is free and bytes are left; the next one waits for
+ * the next pass of the copy loop */
+static void post_slice(evutil_socket_t fd, short what, void *arg)
 {
+	struct rcp_copy *cp = arg;
 	uint8_t *base = cp->region->addr + cp->src_off;
+	uint64_t len = cp->length - cp->next < COPY_SLICE ? cp->length - cp->next : COPY_SLICE;
+	struct copy_slot *slot = NULL;
+	unsigned int i;
 	int ret;
 
-	while (cp->inflight < COPY_DEPTH && cp->next < cp->length) {
-		uint64_t len =
-			cp->length - cp->next < COPY_CHUNK ? cp->length - cp->next : COPY_CHUNK;
-		struct copy_slot *slot = NULL;
-		unsigned int i;
-
-		for (i = 0; i < COPY_DEPTH && !slot; i++)
-			if (!cp->slots[i].busy)
-				slot = &cp->slots[i];
-		*slot = (struct copy_slot){.cp = cp, .len = len, .busy = true};
-		ret = rdmacpy_write_async(cp->c, cp->g, cp->next, base + cp->next, (size_t)len,
-					  on_written, slot, NULL);
-		if (ret) {
-			slot->busy = false;
-			fail(cp, "writing to", ret);
-			return;
-		}
-		cp->inflight++;
-		cp->next += len;
+	(void)fd;
+	(void)what;
+	if (cp->step != COPY_WRITING || cp->cancelled || cp->inflight >= COPY_DEPTH ||
+	    cp->next >= cp->length)
+		return;
+	for (i = 0; i < COPY_DEPTH && !slot; i++)
+		if (!cp->slots[i].busy)
+			slot = &cp->slots[i];
+	*slot = (struct copy_slot){.cp = cp, .len = len, .busy = true};
+	ret = rdmacpy_write_async(cp->c, cp->g, cp->next, base + cp->next, (size_t)len, on_written,
+				  slot, NULL);
+	if (ret) {
+		slot->busy = false;
+		fail(cp, "writing to", ret);
+		return;
 	}
+	cp->inflight++;
+	cp->next += len;
+	if (cp->inflight < COPY_DEPTH && cp->next < cp->length)
+		event_active(cp->post_ev, EV_TIMEOUT, 0);
 }
 
 /* on_opened -- the destination range is granted: write */
@@ -256,7 +291,7 @@ static void on_opened(struct rdmacpy_op *op, int status, void *ctx)
 		return;
 	}
 	cp->step = COPY_WRITING;
-	pump(cp);
+	event_active(cp->post_ev, EV_TIMEOUT, 0);
 }
 
 /* on_connected -- connected and authenticated to the destination: open its range */
@@ -350,32 +385,163 @@ static void copy_ready(evutil_socket_t fd, short what, void *arg)
 	rearm(cp);
 }
 
-/* copy_free -- release what rcp_copy_start built */
-static void copy_free(struct rcp_copy *cp)
+/* copy_close -- the library's side of a copy is over: stop its events, close the connection.
+ * On the copy loop, or on the daemon's thread once the copy loop has stopped. */
+static void copy_close(struct rcp_copy *cp)
 {
 	if (cp->fd_ev)
-		event_free(cp->fd_ev);
+		event_del(cp->fd_ev);
 	if (cp->timer)
-		event_free(cp->timer);
-	if (cp->end_ev)
-		event_free(cp->end_ev);
-	if (cp->beat)
-		event_free(cp->beat);
+		event_del(cp->timer);
+	if (cp->post_ev)
+		event_del(cp->post_ev);
+	/* the adopted MR stays the region's; close fails what is still out and waits (bounded)
+	 * for the device to give the source back */
+	rdmacpy_mem_dereg(&cp->src);
+	rdmacpy_conn_close(&cp->c);
+	atomic_store_explicit(&cp->moved, cp->done, memory_order_relaxed);
+}
+
+/* copy_end -- the end event: close, then hand the copy back to the daemon's loop */
+static void copy_end(evutil_socket_t fd, short what, void *arg)
+{
+	struct rcp_copy *cp = arg;
+
+	(void)fd;
+	(void)what;
+	copy_close(cp);
+	event_active(cp->finish_ev, EV_TIMEOUT, 0);
+}
+
+/* copy_connect -- start connecting to the destination, on the first device's PD: the source
+ * region's MR there is reused (a route through another device is refused by the library) */
+static int copy_connect(struct rcp_copy *cp)
+{
+	struct rcp_server *srv = cp->srv;
+	struct rcp_conn_ext ext = {.pd = srv->devs[0].pd};
+	struct rdmacpy_conn_opts o;
+	int ret;
+
+	rdmacpy_conn_opts_init(&o);
+	o.timeout_ms = COPY_TIMEOUT_MS;
+	o.queue_depth = COPY_DEPTH;
+	o.chunk_size = COPY_SLICE; /* a slice is one work request */
+	if (srv->have_cluster_key) {
+		o.key = srv->cluster_key.bytes;
+		o.key_len = srv->cluster_key.len;
+	}
+	o.log_fn = lib_log;
+	o.log_ctx = cp;
+	o.log_level = srv->log.min_level; /* the library's levels are the daemon's */
+	ret = rcp_conn_open_ext(cp->dst_host, cp->dst_port, &o, &ext, on_connected, cp, &cp->c,
+				NULL);
+	if (ret)
+		return ret;
+	ret = rcp_mem_adopt(cp->c, cp->region->mr[0], &cp->src);
+	if (ret)
+		return ret;
+	cp->fd_ev = event_new(srv->copy_base, rdmacpy_conn_fd(cp->c), EV_READ | EV_PERSIST,
+			      copy_ready, cp);
+	if (!cp->fd_ev || event_add(cp->fd_ev, NULL))
+		return -ENOMEM;
+	/* a numeric address may have failed already: the callback ran at the next progress */
+	rearm(cp);
+	return 0;
+}
+
+/* copy_begin -- the start event: the first step */
+static void copy_begin(evutil_socket_t fd, short what, void *arg)
+{
+	struct rcp_copy *cp = arg;
+	int ret;
+
+	(void)fd;
+	(void)what;
+	if (cp->cancelled) {
+		cp->result = RDMACPY_E_SHUTDOWN;
+		snprintf(cp->err, sizeof(cp->err), "cancelled before it started");
+		end_soon(cp);
+		return;
+	}
+	ret = copy_connect(cp);
+	if (ret) {
+		/* answered as any failed copy is: COPY_REPLY with the status */
+		cp->result =
+			ret == -ENODEV ? RDMACPY_E_CONNECT : rcp_err_public(ret, RCP_CTX_LOCAL);
+		snprintf(cp->err, sizeof(cp->err), "cannot start connecting to %s:%u: %s",
+			 cp->dst_host, cp->dst_port, strerror(-ret));
+		end_soon(cp);
+	}
+}
+
+/* copy_cancel -- the cancel event: stop at the next step, or at once while no write is out */
+static void copy_cancel(evutil_socket_t fd, short what, void *arg)
+{
+	struct rcp_copy *cp = arg;
+
+	(void)fd;
+	(void)what;
+	cp->cancelled = true;
+	if (cp->step == COPY_ENDED || !cp->c)
+		return; /* ended, or not started: copy_begin sees the flag */
+	if (cp->step == COPY_WRITING && !cp->inflight)
+		fail(cp, "cancelled while writing to", RDMACPY_E_SHUTDOWN);
+	else if (cp->step != COPY_WRITING)
+		/* a request in flight to the destination: closing the connection ends it */
+		fail(cp, "cancelled while talking to", RDMACPY_E_SHUTDOWN);
+}
+
+/* ---- the daemon's loop's side ---- */
+
+/* report -- COPY_PROGRESS to the requester: it restarts the request's timeout there */
+static void report(struct rcp_copy *cp, uint64_t done, uint64_t now)
+{
+	struct rcp_msg m;
+
+	cp->reported = done;
+	cp->report_ms = now;
+	rcp_msg_init(&m, RCP_MSG_COPY_PROGRESS, cp->req_id);
+	m.u.copy_progress.done = done;
+	m.u.copy_progress.length = cp->length;
+	rcp_session_send(cp->s, &m);
+}
+
+/* copy_tick -- bytes moved since the last report, or a second without one (connecting,
+ * opening, flushing): tell the requester, so a long step is not taken for a dead copy */
+static void copy_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct rcp_copy *cp = arg;
+	uint64_t done = atomic_load_explicit(&cp->moved, memory_order_relaxed);
+	uint64_t now = rcp_now_ms();
+
+	(void)fd;
+	(void)what;
+	if (!cp->s)
+		return;
+	if (done != cp->reported || now - cp->report_ms >= COPY_BEAT_MS)
+		report(cp, done, now);
+}
+
+/* copy_free -- release what rcp_copy_start built. The copy loop's events are freed from here:
+ * libevent waits for one of their callbacks that is running there. */
+static void copy_free(struct rcp_copy *cp)
+{
+	struct event *evs[] = {cp->report_ev, cp->finish_ev, cp->start_ev, cp->cancel_ev,
+			       cp->fd_ev,     cp->timer,     cp->post_ev,  cp->end_ev};
+	size_t i;
+
+	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (evs[i])
+			event_free(evs[i]);
 	free(cp);
 }
 
-/* copy_finish -- the copy is over: close the connection, count, answer, release */
+/* copy_finish -- the copy loop is done with the copy: count, answer, release */
 static void copy_finish(struct rcp_copy *cp)
 {
 	struct rcp_server *srv = cp->srv;
 	struct rcp_msg m;
 
-	if (cp->fd_ev)
-		event_del(cp->fd_ev);
-	/* the adopted MR stays the region's; close fails what is still out and waits (bounded)
-	 * for the device to give the source back */
-	rdmacpy_mem_dereg(&cp->src);
-	rdmacpy_conn_close(&cp->c);
 	LIST_REMOVE(cp, link);
 	srv->ncopies--;
 	cp->region->ncopies--;
@@ -400,63 +566,41 @@ static void copy_finish(struct rcp_copy *cp)
 	copy_free(cp);
 }
 
-/* copy_end -- the end event */
-static void copy_end(evutil_socket_t fd, short what, void *arg)
+/* copy_finished -- the finish event */
+static void copy_finished(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	copy_finish(arg);
 }
 
-/* copy_connect -- start connecting to the destination, on the first device's PD: the source
- * region's MR there is reused (a route through another device is refused by the library) */
-static int copy_connect(struct rcp_copy *cp)
+/* copy_events -- every event a copy needs, on both loops; the copy loop's fd event comes with
+ * the connection */
+static int copy_events(struct rcp_copy *cp)
 {
 	struct rcp_server *srv = cp->srv;
-	struct rcp_conn_ext ext = {.pd = srv->devs[0].pd};
-	struct timeval beat = {.tv_sec = COPY_BEAT_MS / 1000,
-			       .tv_usec = COPY_BEAT_MS % 1000 * 1000};
-	struct rdmacpy_conn_opts o;
-	int fd;
-	int ret;
+	struct timeval tick = {.tv_sec = 0, .tv_usec = COPY_REPORT_MS * 1000};
 
-	rdmacpy_conn_opts_init(&o);
-	o.timeout_ms = COPY_TIMEOUT_MS;
-	if (srv->have_cluster_key) {
-		o.key = srv->cluster_key.bytes;
-		o.key_len = srv->cluster_key.len;
-	}
-	o.log_fn = lib_log;
-	o.log_ctx = cp;
-	o.log_level = srv->log.min_level; /* the library's levels are the daemon's */
-	ret = rcp_conn_open_ext(cp->dst_host, cp->dst_port, &o, &ext, on_connected, cp, &cp->c,
-				NULL);
-	if (ret)
-		return ret;
-	ret = rcp_mem_adopt(cp->c, cp->region->mr[0], &cp->src);
-	if (ret)
-		return ret;
-	fd = rdmacpy_conn_fd(cp->c);
-	cp->fd_ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, copy_ready, cp);
-	cp->timer = evtimer_new(srv->base, copy_ready, cp);
-	cp->end_ev = evtimer_new(srv->base, copy_end, cp);
-	cp->beat = event_new(srv->base, -1, EV_PERSIST, copy_beat, cp);
-	if (!cp->fd_ev || !cp->timer || !cp->end_ev || !cp->beat || event_add(cp->fd_ev, NULL) ||
-	    event_add(cp->beat, &beat))
+	cp->report_ev = event_new(srv->base, -1, EV_PERSIST, copy_tick, cp);
+	cp->finish_ev = evtimer_new(srv->base, copy_finished, cp);
+	cp->start_ev = evtimer_new(srv->copy_base, copy_begin, cp);
+	cp->cancel_ev = evtimer_new(srv->copy_base, copy_cancel, cp);
+	cp->timer = evtimer_new(srv->copy_base, copy_ready, cp);
+	cp->post_ev = evtimer_new(srv->copy_base, post_slice, cp);
+	cp->end_ev = evtimer_new(srv->copy_base, copy_end, cp);
+	if (!cp->report_ev || !cp->finish_ev || !cp->start_ev || !cp->cancel_ev || !cp->timer ||
+	    !cp->post_ev || !cp->end_ev || event_add(cp->report_ev, &tick))
 		return -ENOMEM;
-	/* a numeric address may have failed already: the callback ran at the next progress */
-	rearm(cp);
 	return 0;
 }
 
-/* rcp_copy_start -- validate, then start the copy's first step */
+/* rcp_copy_start -- validate, then hand the copy to the copy loop */
 void rcp_copy_start(struct rcp_session *s, const struct rcp_msg *m)
 {
 	const struct rcp_msg_copy *req = &m->u.copy;
 	struct rcp_server *srv = s->srv;
 	struct rcp_region *r;
 	struct rcp_copy *cp;
-	int ret;
 
 	if (srv->shutting_down) {
 		rcp_session_refuse(s, m->hdr.req_id, RCP_ERR_SHUTDOWN, "COPY: shutting down");
@@ -483,11 +627,12 @@ void rcp_copy_start(struct rcp_session *s, const struct rcp_msg *m)
 	if (!rcp_req_admit(s, m->hdr.req_id, "COPY"))
 		return;
 	cp = calloc(1, sizeof(*cp));
-	if (!cp) {
+	if (!cp || (cp->srv = srv, copy_events(cp))) {
+		if (cp)
+			copy_free(cp);
 		rcp_session_refuse(s, m->hdr.req_id, RCP_ERR_NOMEM, "COPY: out of memory");
 		return;
 	}
-	cp->srv = srv;
 	cp->s = s;
 	cp->req_id = m->hdr.req_id;
 	snprintf(cp->peer, sizeof(cp->peer), "%s", s->peer);
@@ -509,31 +654,17 @@ void rcp_copy_start(struct rcp_session *s, const struct rcp_msg *m)
 	rcp_info(&srv->log, "client %s: copying %s [%llu, +%llu) to %s:%u %s @%llu", s->peer,
 		 r->name, (unsigned long long)req->src_offset, (unsigned long long)req->length,
 		 req->dst_host, req->dst_port, req->dst, (unsigned long long)req->dst_offset);
-	ret = copy_connect(cp);
-	if (ret) {
-		/* answered as any failed copy is: COPY_REPLY with the status */
-		cp->result =
-			ret == -ENODEV ? RDMACPY_E_CONNECT : rcp_err_public(ret, RCP_CTX_LOCAL);
-		snprintf(cp->err, sizeof(cp->err), "cannot start connecting to %s:%u: %s",
-			 cp->dst_host, cp->dst_port, strerror(-ret));
-		if (cp->end_ev)
-			end_soon(cp);
-		else
-			copy_finish(cp);
-	}
+	/* from here on the copy is the copy loop's until it hands it back */
+	event_active(cp->start_ev, EV_TIMEOUT, 0);
 }
 
-/* cancel -- stop a copy: it ends at its next step, or at once while its writes drain */
+/* cancel -- ask the copy loop to stop a copy; it answers through the finish event */
 static void cancel(struct rcp_copy *cp)
 {
-	cp->cancelled = true;
-	if (cp->step == COPY_ENDED)
+	if (cp->cancel_sent)
 		return;
-	if (cp->step == COPY_WRITING && !cp->inflight)
-		fail(cp, "cancelled while writing to", RDMACPY_E_SHUTDOWN);
-	else if (cp->step != COPY_WRITING)
-		/* a request in flight to the destination: closing the connection ends it */
-		fail(cp, "cancelled while talking to", RDMACPY_E_SHUTDOWN);
+	cp->cancel_sent = true;
+	event_active(cp->cancel_ev, EV_TIMEOUT, 0);
 }
 
 /* rcp_copy_session_gone -- nobody to answer: stop the requester's copies */
@@ -560,16 +691,28 @@ void rcp_copy_cancel_all(struct rcp_server *srv)
 		cancel(cp);
 }
 
-/* rcp_copy_stop_all -- end every copy now (the loop is no longer running) */
+/* rcp_copy_stop_all -- the daemon's loop has ended: stop the copy loop, then end every copy
+ * here (nothing runs on the copy loop any more) */
 void rcp_copy_stop_all(struct rcp_server *srv)
 {
 	struct rcp_copy *cp;
 
+	if (srv->copy_thread_running) {
+		event_base_loopbreak(srv->copy_base);
+		pthread_join(srv->copy_thread, NULL);
+		srv->copy_thread_running = false;
+	}
 	while ((cp = LIST_FIRST(&srv->copies))) {
-		if (cp->step != COPY_ENDED) {
-			cp->result = RDMACPY_E_SHUTDOWN;
-			snprintf(cp->err, sizeof(cp->err), "the daemon stopped");
+		if (cp->c || cp->step != COPY_ENDED) {
+			if (cp->step != COPY_ENDED) {
+				cp->result = RDMACPY_E_SHUTDOWN;
+				snprintf(cp->err, sizeof(cp->err), "the daemon stopped");
+			}
+			copy_close(cp);
 		}
 		copy_finish(cp);
 	}
+	if (srv->copy_base)
+		event_base_free(srv->copy_base);
+	srv->copy_base = NULL;
 }

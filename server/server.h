@@ -3,6 +3,7 @@
 #ifndef RDMACPY_SERVER_SERVER_H
 #define RDMACPY_SERVER_SERVER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -113,6 +114,9 @@ struct rcp_server {
 
 	struct rcp_copy_list copies; /* running third-party copies (copy.c) */
 	uint32_t ncopies;
+	struct event_base *copy_base; /* the copies' own loop, on copy_thread (copy.c) */
+	pthread_t copy_thread;
+	bool copy_thread_running;
 
 	bool shutting_down;
 	int exit_code;

@@ -32,7 +32,8 @@ struct opts {
 	uint64_t big;	  /* CHECKSUM and COPY length */
 	double window_ms; /* sampling stops after this long (at least 3 samples) */
 	bool quick;
-	bool no_disk; /* the daemon has no file region "disk": no FLUSH load, no FLUSH cost */
+	bool no_disk;	/* the daemon has no file region "disk": no FLUSH load, no FLUSH cost */
+	unsigned loads; /* --loads: only these control-latency phases (bit per enum load), else 0 */
 };
 
 static struct opts O = {.samples = 200, .big = GiB, .window_ms = 20000};
@@ -259,7 +260,8 @@ static void wait_running(struct rdmacpy_conn *c, enum load kind, unsigned n)
 
 	while (n && now_ms() < end) {
 		if (rdmacpy_daemon_stat(c, &st) == 0 &&
-		    (kind == LOAD_COPY ? st.copies_active : st.jobs_running + st.jobs_queued) >= 1)
+		    (kind == LOAD_COPY ? st.copies_active >= n
+				       : st.jobs_running + st.jobs_queued >= 1))
 			return;
 		usleep(20000);
 	}
@@ -278,6 +280,7 @@ static json_object *control_latency(enum load kind, unsigned n)
 	struct bg_set set;
 	const char *failed = NULL; /* a request that got no answer: the figures stop there */
 	int failed_ret = 0;
+	double start;
 	double end;
 	unsigned i;
 	unsigned taken;
@@ -286,11 +289,21 @@ static json_object *control_latency(enum load kind, unsigned n)
 		die("memory", 0);
 	bg_launch(&set, kind, n);
 	wait_running(c, kind, n);
-	end = now_ms() + O.window_ms;
+	/* the samples are spread over the window, so that they see the whole load, not only
+	 * its start; a daemon slower than that gets fewer samples, at least 3 */
+	start = now_ms();
+	end = start + O.window_ms;
 	for (i = 0; i < O.samples && (i < 3 || now_ms() < end); i++) {
 		struct rdmacpy_grant *g = NULL;
 		double t0 = now_ms();
-		int ret = rdmacpy_daemon_stat(c, &st);
+		double early = start + (double)i * O.window_ms * 0.9 / O.samples - t0;
+		int ret;
+
+		if (early > 0) {
+			usleep((useconds_t)(early * 1000));
+			t0 = now_ms();
+		}
+		ret = rdmacpy_daemon_stat(c, &st);
 
 		stat_ms[i] = now_ms() - t0;
 		if (ret) {
@@ -543,10 +556,42 @@ static json_object *memory(void)
 	return j;
 }
 
+static void usage(void);
+
+/* parse_loads -- "none,copy" into a set of enum load bits */
+static unsigned parse_loads(const char *list)
+{
+	char buf[128];
+	unsigned set = 0;
+	char *save = NULL;
+	char *tok;
+	unsigned k;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (k = 0; k <= LOAD_COPY && strcmp(tok, load_name[k]); k++)
+			;
+		if (k > LOAD_COPY) {
+			fprintf(stderr, "scale: --loads: unknown load '%s'\n", tok);
+			usage();
+		}
+		set |= 1u << k;
+	}
+	return set;
+}
+
+/* wanted -- is this load's phase to be measured */
+static bool wanted(enum load kind)
+{
+	return !O.loads || (O.loads & (1u << kind));
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: rdmacpy-scale --host IP --port P --port2 P2 --key FILE --pid PID "
-			"--label L --out FILE [--quick] [--no-disk]\n");
+	fprintf(stderr,
+		"usage: rdmacpy-scale --host IP --port P --port2 P2 --key FILE --pid PID "
+		"--label L --out FILE [--quick] [--no-disk] [--loads none,checksum,flush,copy]\n"
+		"  --loads: only the control-latency phases of these loads, nothing else\n");
 	exit(2);
 }
 
@@ -563,6 +608,7 @@ int main(int argc, char **argv)
 		{"out", required_argument, NULL, 'o'},
 		{"quick", no_argument, NULL, 'q'},
 		{"no-disk", no_argument, NULL, 'n'},
+		{"loads", required_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0},
 	};
 	/* clang-format on */
@@ -605,6 +651,9 @@ int main(int argc, char **argv)
 		case 'n':
 			O.no_disk = true;
 			break;
+		case 'L':
+			O.loads = parse_loads(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -618,11 +667,19 @@ int main(int argc, char **argv)
 	printf("== %s: an idle client's control latency beside long requests (%u samples; "
 	       "target: p99 beside a 1 GiB CHECKSUM <= 5x p99 alone)\n",
 	       O.label, O.samples);
-	json_object_array_add(lat, control_latency(LOAD_NONE, 0));
+	if (wanted(LOAD_NONE))
+		json_object_array_add(lat, control_latency(LOAD_NONE, 0));
 	for (kind = LOAD_CHECKSUM; kind <= LOAD_COPY; kind++)
 		for (i = 1; i < sizeof(nclients) / sizeof(nclients[0]); i++)
-			if (kind != LOAD_FLUSH || !O.no_disk)
+			if (wanted(kind) && (kind != LOAD_FLUSH || !O.no_disk))
 				json_object_array_add(lat, control_latency(kind, nclients[i]));
+	if (O.loads) {
+		json_object_object_add(root, "label", json_object_new_string(O.label));
+		json_object_object_add(root, "control_latency", lat);
+		json_object_put(grants);
+		json_object_put(arr);
+		goto out;
+	}
 	printf("== %s: OPEN+CLOSE against grant size (target where windows are enforced: OPEN of "
 	       "1 GiB <= 2x OPEN of 4 KiB)\n",
 	       O.label);
@@ -645,6 +702,7 @@ int main(int argc, char **argv)
 	json_object_object_add(root, "grant_cost", grants);
 	json_object_object_add(root, "arrivals", arr);
 	json_object_object_add(root, "memory", memory());
+out:
 	if (json_object_to_file_ext(O.out, root, JSON_C_TO_STRING_PRETTY))
 		die("writing the results", 0);
 	json_object_put(root);
