@@ -63,15 +63,18 @@ static void *lookup_main(void *arg)
 	j->gai = gai;
 	if (!gai)
 		first_addr(res, &j->addr);
-	j->done = true;
 	gone = j->abandoned;
+	/* the wake-up is written before done is set, under the lock: a caller that sees done
+	 * may free the job and close the eventfd, and its number may belong to another file
+	 * by then */
+	if (!gone && write(j->efd, &one, sizeof(one)) < 0)
+		(void)0; /* a full counter is readable too */
+	j->done = true;
 	pthread_mutex_unlock(&j->lock);
 	if (res)
 		freeaddrinfo(res);
 	if (gone)
 		job_free(j);
-	else if (write(j->efd, &one, sizeof(one)) < 0)
-		(void)0; /* a full counter is readable too */
 	return NULL;
 }
 
