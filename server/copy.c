@@ -627,9 +627,14 @@ void rcp_copy_start(struct rcp_session *s, const struct rcp_msg *m)
 	if (!rcp_req_admit(s, m->hdr.req_id, "COPY"))
 		return;
 	cp = calloc(1, sizeof(*cp));
-	if (!cp || (cp->srv = srv, copy_events(cp))) {
-		if (cp)
+	if (cp) {
+		cp->srv = srv;
+		if (copy_events(cp)) {
 			copy_free(cp);
+			cp = NULL;
+		}
+	}
+	if (!cp) {
 		rcp_session_refuse(s, m->hdr.req_id, RCP_ERR_NOMEM, "COPY: out of memory");
 		return;
 	}
