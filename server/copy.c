@@ -399,7 +399,6 @@ static void copy_close(struct rcp_copy *cp)
 	 * for the device to give the source back */
 	rdmacpy_mem_dereg(&cp->src);
 	rdmacpy_conn_close(&cp->c);
-	atomic_store_explicit(&cp->moved, cp->done, memory_order_relaxed);
 }
 
 /* copy_end -- the end event: close, then hand the copy back to the daemon's loop */
