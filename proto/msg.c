@@ -233,7 +233,8 @@ static long fixed_len(unsigned int type, unsigned int version)
 	case RCP_MSG_OPEN:
 		return sizeof(struct rcp_wire_open);
 	case RCP_MSG_OPEN_REPLY:
-		return sizeof(struct rcp_wire_open_reply);
+		return version < 4 ? RCP_WIRE_OPEN_REPLY_V3_LEN
+				   : (long)sizeof(struct rcp_wire_open_reply);
 	case RCP_MSG_CLOSE:
 		return sizeof(struct rcp_wire_close);
 	case RCP_MSG_FLUSH:
@@ -416,6 +417,7 @@ static void encode_payload(const struct rcp_msg *m, uint8_t *p, unsigned int v)
 		w.open_reply.length = htole64(m->u.open_reply.length);
 		w.open_reply.rkey = htole32(m->u.open_reply.rkey);
 		w.open_reply.rights = (uint8_t)m->u.open_reply.rights;
+		w.open_reply.instance = htole64(m->u.open_reply.instance);
 		break;
 	case RCP_MSG_CLOSE:
 		w.close.grant_id = htole32(m->u.close.grant_id);
@@ -690,6 +692,9 @@ static bool decode_payload(struct rcp_msg *m, const uint8_t *p, size_t plen)
 		m->u.open_reply.length = le64toh(w.open_reply.length);
 		m->u.open_reply.rkey = le32toh(w.open_reply.rkey);
 		m->u.open_reply.rights = (enum rcp_rights)w.open_reply.rights;
+		/* before version 4 the payload ends before it: zero, "not told" */
+		m->u.open_reply.instance =
+			m->hdr.version < 4 ? 0 : le64toh(w.open_reply.instance);
 		return all_zero(w.open_reply.reserved, sizeof(w.open_reply.reserved));
 	case RCP_MSG_CLOSE:
 		m->u.close.grant_id = le32toh(w.close.grant_id);

@@ -28,7 +28,7 @@
  */
 
 #define RCP_PROTO_MAGIC	    0x59504352u /* "RCPY" on the wire */
-#define RCP_PROTO_VERSION   3 /* what this side speaks and proposes */
+#define RCP_PROTO_VERSION   4 /* what this side speaks and proposes */
 #define RCP_PROTO_VERSION_MIN 1 /* the oldest version this side still serves */
 #define RCP_MSG_MAX	    4096 /* receive buffer size: no message is longer */
 #define RCP_HDR_LEN	    16
@@ -165,6 +165,10 @@ enum rcp_region_kind {
  * What version 3 added:
  * - INFO and INFO_REPLY: the addresses a daemon serves on, one per RDMA port (rails). A
  *   version 1 or 2 message of those types does not decode.
+ * What version 4 added:
+ * - OPEN_REPLY ends with the region's instance id, which changes when the region is recreated
+ *   (a daemon restart recreates anonymous regions; a file region keeps it while its file
+ *   stays). A client that reconnects checks it before it writes or reads again.
  */
 
 struct rcp_hdr_info {
@@ -221,6 +225,7 @@ struct rcp_msg_open_reply {
 	uint64_t length;   /* > 0 */
 	uint32_t rkey;
 	enum rcp_rights rights;
+	uint64_t instance; /* version 4: the region's instance id (0 before: unknown) */
 };
 
 struct rcp_msg_close {

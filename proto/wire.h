@@ -90,8 +90,10 @@ struct rcp_wire_open_reply {
 	uint32_t rkey;
 	uint8_t rights;
 	uint8_t reserved[3];
+	uint64_t instance; /* version 4 on: the region's instance id */
 };
-_Static_assert(sizeof(struct rcp_wire_open_reply) == 32, "OPEN_REPLY payload");
+_Static_assert(sizeof(struct rcp_wire_open_reply) == 40, "OPEN_REPLY payload");
+#define RCP_WIRE_OPEN_REPLY_V3_LEN 32 /* versions 1 to 3 end before instance */
 
 struct rcp_wire_close {
 	uint32_t grant_id;

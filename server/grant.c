@@ -132,6 +132,7 @@ static void reply_open(struct rcp_session *s, struct rcp_grant *g)
 	m.u.open_reply.length = g->length;
 	m.u.open_reply.rkey = g->rkey;
 	m.u.open_reply.rights = g->rights;
+	m.u.open_reply.instance = g->region->instance;
 	s->srv->cnt.grants_total++;
 	rcp_dbg(&s->srv->log, "client %s: grant %u on %s [%llu, +%llu) %s rkey 0x%x%s", s->peer,
 		g->id, g->region->name, (unsigned long long)g->offset,

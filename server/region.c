@@ -9,6 +9,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "server/check.h"
 #include "server/directory.h"
 #include "server/jobs.h"
@@ -125,6 +127,8 @@ int rcp_region_new(struct rcp_server *srv, const struct rcp_region_spec *spec, b
 		ret = map_anon(srv, r, spec->kind == RCP_KIND_HUGE);
 	if (ret)
 		goto err_unmap;
+	if (!r->instance)
+		randombytes_buf(&r->instance, sizeof(r->instance));
 	ret = register_everywhere(srv, r);
 	if (ret)
 		goto err_unmap;

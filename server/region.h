@@ -41,6 +41,10 @@ struct rcp_region {
 	bool writeback;	     /* STAGED and the file is writable: FLUSH and exit write to it */
 	char fstype[16];     /* file regions: the filesystem, for logs */
 	char path[PATH_MAX]; /* file regions: the file */
+	/* which incarnation of the region this is (OPEN_REPLY carries it): random for memory
+	 * regions, so a restart that recreates one is told from the one a client had; a file
+	 * region's is kept with the file (region_file.c) */
+	uint64_t instance;
 	uint8_t *addr;
 	uint64_t size;	   /* bytes served */
 	uint64_t map_size; /* bytes mapped (size rounded up to the page or huge page) */

@@ -3,6 +3,7 @@
  * otherwise memory staged from the file and written back by FLUSH and at exit */
 #include "server/region.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -12,7 +13,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "server/check.h"
 
@@ -137,6 +141,60 @@ static int stage(struct rcp_server *srv, struct rcp_region *r)
 	return 0;
 }
 
+#define INSTANCE_XATTR "user.rdmacpy.instance"
+
+/* identity_instance -- an instance id from the file's identity: its device, inode and birth
+ * time, which a file keeps across daemon restarts and a replacement file does not share */
+static uint64_t identity_instance(int fd, const struct stat *st)
+{
+	struct {
+		uint64_t dev, ino;
+		int64_t btime_s;
+		uint32_t btime_ns;
+		uint32_t zero;
+	} who = {.dev = (uint64_t)st->st_dev, .ino = (uint64_t)st->st_ino};
+	struct statx stx;
+	uint64_t id;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME)) {
+		who.btime_s = stx.stx_btime.tv_sec;
+		who.btime_ns = stx.stx_btime.tv_nsec;
+	}
+	crypto_generichash((unsigned char *)&id, sizeof(id), (const unsigned char *)&who,
+			   sizeof(who), NULL, 0);
+	return id ? id : 1;
+}
+
+/*
+ * file_instance -- the region's instance id, kept with the file so that a daemon restarted on
+ * the same file tells a reconnecting client it is the same region: an extended attribute of
+ * the file, made random the first time. Where the filesystem keeps no user attributes (tmpfs
+ * before Linux 6.6) or the file is not writable, the file's identity stands for it.
+ */
+static void file_instance(struct rcp_server *srv, struct rcp_region *r, bool writable,
+			  const struct stat *st)
+{
+	uint64_t le = 0;
+	uint64_t id;
+
+	if (fgetxattr(r->fd, INSTANCE_XATTR, &le, sizeof(le)) == (ssize_t)sizeof(le) && le) {
+		r->instance = le64toh(le);
+		return;
+	}
+	randombytes_buf(&id, sizeof(id));
+	id |= 1;
+	le = htole64(id);
+	if (writable && fsetxattr(r->fd, INSTANCE_XATTR, &le, sizeof(le), 0) == 0) {
+		/* a lost attribute only makes the next start look like a new region: safe */
+		(void)fsync(r->fd);
+		r->instance = id;
+		return;
+	}
+	r->instance = identity_instance(r->fd, st);
+	rcp_dbg(&srv->log, "region %s: no %s on %s (%s): its instance id follows the file's identity",
+		r->name, INSTANCE_XATTR, r->path, strerror(errno));
+}
+
 /* rcp_region_map_file -- shared mapping or staging, by what the filesystem does */
 int rcp_region_map_file(struct rcp_server *srv, const struct rcp_region_spec *spec,
 			struct rcp_region *r)
@@ -162,6 +220,7 @@ int rcp_region_map_file(struct rcp_server *srv, const struct rcp_region_spec *sp
 		return -EINVAL;
 	}
 	fs_name((long)sfs.f_type, r->fstype, sizeof(r->fstype));
+	file_instance(srv, r, writable, &st);
 	ret = size_file(srv, spec, r, &st);
 	if (ret)
 		return ret;

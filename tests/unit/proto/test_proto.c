@@ -112,6 +112,7 @@ static void sample(struct rcp_msg *m, enum rcp_msg_type type)
 		m->u.open_reply.length = 0x200000;
 		m->u.open_reply.rkey = 0xabcdef01;
 		m->u.open_reply.rights = RCP_RIGHTS_RO;
+		m->u.open_reply.instance = 0x0102030405060708ull;
 		break;
 	case RCP_MSG_CLOSE:
 		m->u.close.grant_id = 42;
@@ -368,11 +369,32 @@ Test(proto, roundtrip__open_reply)
 {
 	struct rcp_msg d;
 
-	roundtrip_type(RCP_MSG_OPEN_REPLY, 32, &d);
+	roundtrip_type(RCP_MSG_OPEN_REPLY, 40, &d);
 	cr_assert_eq(d.u.open_reply.grant_id, 42);
 	cr_assert_eq(d.u.open_reply.addr, 0x7f0012340000ull);
 	cr_assert_eq(d.u.open_reply.rkey, 0xabcdef01);
 	cr_assert_eq(d.u.open_reply.flags, RCP_GRANT_F_MR_FALLBACK);
+	cr_assert_eq(d.u.open_reply.instance, 0x0102030405060708ull);
+}
+
+/* a client of version 3 gets the OPEN_REPLY it knows: no instance id, which reads as 0 */
+Test(proto, open_reply__before_version_4_has_no_instance)
+{
+	struct rcp_msg m;
+	struct rcp_msg d;
+	size_t len = 0;
+
+	sample(&m, RCP_MSG_OPEN_REPLY);
+	cr_assert_eq(rcp_msg_encode_version(&m, 3, buf, sizeof(buf), &len), 0);
+	cr_assert_eq(len, RCP_HDR_LEN + 32);
+	cr_assert_eq(rcp_msg_decode(buf, len, &d), 0);
+	cr_assert_eq(d.hdr.version, 3);
+	cr_assert_eq(d.u.open_reply.grant_id, 42);
+	cr_assert_eq(d.u.open_reply.instance, 0);
+	/* and a version 4 reply cut to version 3's length does not decode */
+	cr_assert_eq(rcp_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	buf[12] = 32;
+	cr_assert_neq(rcp_msg_decode(buf, len - 8, &d), 0);
 }
 
 Test(proto, roundtrip__close)
@@ -630,7 +652,7 @@ Test(proto, encode__wire_layout_little_endian)
 {
 	static const uint8_t want[] = {
 		0x52, 0x43, 0x50, 0x59, /* magic "RCPY" */
-		0x03,			/* version */
+		0x04,			/* version */
 		0x09,			/* CLOSE */
 		0x00, 0x00,		/* flags */
 		0x44, 0x33, 0x22, 0x11, /* request id */
