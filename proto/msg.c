@@ -693,8 +693,7 @@ static bool decode_payload(struct rcp_msg *m, const uint8_t *p, size_t plen)
 		m->u.open_reply.rkey = le32toh(w.open_reply.rkey);
 		m->u.open_reply.rights = (enum rcp_rights)w.open_reply.rights;
 		/* before version 4 the payload ends before it: zero, "not told" */
-		m->u.open_reply.instance =
-			m->hdr.version < 4 ? 0 : le64toh(w.open_reply.instance);
+		m->u.open_reply.instance = m->hdr.version < 4 ? 0 : le64toh(w.open_reply.instance);
 		return all_zero(w.open_reply.reserved, sizeof(w.open_reply.reserved));
 	case RCP_MSG_CLOSE:
 		m->u.close.grant_id = le32toh(w.close.grant_id);

@@ -191,8 +191,9 @@ static void file_instance(struct rcp_server *srv, struct rcp_region *r, bool wri
 		return;
 	}
 	r->instance = identity_instance(r->fd, st);
-	rcp_dbg(&srv->log, "region %s: no %s on %s (%s): its instance id follows the file's identity",
-		r->name, INSTANCE_XATTR, r->path, strerror(errno));
+	rcp_dbg(&srv->log,
+		"region %s: no %s on %s (%s): its instance id follows the file's identity", r->name,
+		INSTANCE_XATTR, r->path, strerror(errno));
 }
 
 /* rcp_region_map_file -- shared mapping or staging, by what the filesystem does */
