@@ -51,6 +51,8 @@ enum cli_exit cli_exit_for(int err)
 	case RDMACPY_E_FLUSHED:
 	case RDMACPY_E_REMOTE_OP:
 		return CLI_EXIT_TRANSFER;
+	case RDMACPY_E_STALE:
+		return CLI_EXIT_STALE;
 	default:
 		return CLI_EXIT_FAILURE;
 	}
@@ -116,6 +118,14 @@ int cli_connect_spec(const struct cli_opts *o, const struct cli_spec *spec,
 	return connect_port(o, spec->host, spec->port ? spec->port : o->port, conn);
 }
 
+/* log_resume -- the library's warnings (a connection lost and resumed) on stderr */
+static void log_resume(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	(void)level;
+	fprintf(stderr, "rdmacpy: %s\n", msg);
+}
+
 /* connect_port -- connect to host:port with the options */
 static int connect_port(const struct cli_opts *o, const char *host, uint16_t port,
 			struct rdmacpy_conn **conn)
@@ -142,6 +152,12 @@ static int connect_port(const struct cli_opts *o, const char *host, uint16_t por
 		co.chunk_size = (uint32_t)o->chunk;
 	co.device = o->device;
 	co.device_port = o->device_port;
+	co.reconnect_ms = o->reconnect_ms;
+	if (o->reconnect_ms && !o->quiet) {
+		/* a resume is news: the user sees the break and the recovery */
+		co.log_fn = log_resume;
+		co.log_level = RDMACPY_LOG_WARN;
+	}
 	/* the asynchronous form, waited for: on failure the connection's own explanation is
 	 * still there to print */
 	rc = rdmacpy_conn_open_async(host, port, &co, NULL, NULL, conn, &op);

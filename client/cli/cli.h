@@ -30,6 +30,7 @@ struct cli_opts {
 	bool verify;
 	bool verbose;
 	int timeout_ms;
+	uint32_t reconnect_ms; /* a broken connection connects again within this (0: never) */
 	/* transfer tuning */
 	uint32_t queue_depth;
 	uint32_t nqp;

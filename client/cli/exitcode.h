@@ -13,6 +13,7 @@ enum cli_exit {
 	CLI_EXIT_VERIFY = 6,   /* --verify found different bytes */
 	CLI_EXIT_LOCAL_IO = 7, /* a local file could not be read or written */
 	CLI_EXIT_TRANSFER = 8, /* the transfer failed on the wire: timeout, retries, broken link */
+	CLI_EXIT_STALE = 9,    /* --reconnect: the daemon came back with the region recreated */
 };
 
 #endif

@@ -30,6 +30,9 @@ static const char common_help[] =
 	"                        _USER and _PASSWORD\n"
 	"      --cluster NAME    the cluster in the directory (default: default)\n"
 	"      --timeout MS      bound on every wait (default 10000)\n"
+	"      --reconnect MS    a connection that breaks (daemon restarted, link down)\n"
+	"                        connects again for up to MS and re-runs what it\n"
+	"                        interrupted; exit 9 if the region was recreated meanwhile\n"
 	"  -q, --quiet           no progress or summary\n"
 	"      --json            a JSON result on stdout\n"
 	"Sizes take K/M/G/T or KiB/MiB/GiB/TiB (powers of 1024).\n";
@@ -107,7 +110,8 @@ static void usage(FILE *out, const struct command *cmd)
 	fputs(common_help, out);
 	fputs("\nExit codes: 0 ok, 1 other failure, 2 usage, 3 connection, 4 authentication,\n"
 	      "5 refused by the daemon (region, rights, range, limit), 6 verification mismatch,\n"
-	      "7 local file I/O, 8 transfer failed on the wire (timeout, retries, broken link).\n",
+	      "7 local file I/O, 8 transfer failed on the wire (timeout, retries, broken link),\n"
+	      "9 --reconnect found the region recreated by the daemon (its bytes are gone).\n",
 	      out);
 }
 
@@ -209,6 +213,7 @@ enum {
 	OPT_READ_ONLY,
 	OPT_DIRECTORY,
 	OPT_CLUSTER,
+	OPT_RECONNECT,
 };
 
 static const struct option long_opts[] = {
@@ -221,6 +226,7 @@ static const struct option long_opts[] = {
 	{"json", no_argument, NULL, OPT_JSON},
 	{"verify", no_argument, NULL, OPT_VERIFY},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"reconnect", required_argument, NULL, OPT_RECONNECT},
 	{"qd", required_argument, NULL, OPT_QD},
 	{"qps", required_argument, NULL, OPT_QPS},
 	{"mode", required_argument, NULL, OPT_MODE},
@@ -336,6 +342,11 @@ static int parse(int argc, char **argv, struct cli_opts *o, const struct command
 			if (parse_u32(optarg, &v) || v > INT32_MAX)
 				return bad("timeout", optarg, "milliseconds > 0");
 			o->timeout_ms = (int)v;
+			break;
+		case OPT_RECONNECT:
+			if (parse_u32(optarg, &o->reconnect_ms) || !o->reconnect_ms ||
+			    o->reconnect_ms > 3600000)
+				return bad("reconnect", optarg, "milliseconds, 1..3600000");
 			break;
 		case OPT_QD:
 			if (parse_u32(optarg, &o->queue_depth) || o->queue_depth > 4096)

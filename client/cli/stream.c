@@ -280,11 +280,23 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+/* progress_resuming -- (main) at least one operation finished, within the connection's timeout; a
+ * resume (--reconnect) has a bound of its own and is waited out */
+static int progress_resuming(struct rdmacpy_conn *conn)
+{
+	int rc;
+
+	do
+		rc = rdmacpy_conn_progress(conn, -1);
+	while (rc == 0 && rdmacpy_conn_status(conn) == RDMACPY_E_INPROGRESS);
+	return rc;
+}
+
 /* wait_some -- (main) let the library finish at least one operation, bounded by its timeout */
 static void wait_some(struct ring *r)
 {
 	struct cli_stream *s = r->s;
-	int rc = rdmacpy_conn_progress(s->conn, -1);
+	int rc = progress_resuming(s->conn);
 
 	pthread_mutex_lock(&r->lock);
 	if (rc < 0 && !s->error)
@@ -327,7 +339,7 @@ static int finish(struct ring *r)
 	if (r->io_running)
 		pthread_join(r->io, NULL);
 	while (busy) {
-		if (rdmacpy_conn_progress(s->conn, -1) <= 0)
+		if (progress_resuming(s->conn) <= 0)
 			return s->error ? s->error : RDMACPY_E_TIMEOUT;
 		pthread_mutex_lock(&r->lock);
 		busy = count_busy(r);

@@ -33,7 +33,8 @@
  *   fails on the wire (the queue pair is then in its error state: every WR behind the failed
  *   one is flushed), when a request or a synchronous transfer runs out of time (an answer that
  *   still comes could not be told from another's), or when the daemon goes away. Open a new
- *   connection to carry on.
+ *   connection to carry on, or set rdmacpy_conn_opts.reconnect_ms: a break on the wire is
+ *   then recovered from within that bound, and what it interrupted runs again.
  * - Every wait and every request is bounded by a timeout; a negative timeout_ms argument
  *   means "the connection's timeout" (rdmacpy_conn_opts.timeout_ms).
  */
@@ -97,9 +98,10 @@ enum rdmacpy_error {
 	RDMACPY_E_INTERNAL = RDMACPY_E_BASE - 29,   /* a bug: please report */
 	RDMACPY_E_CANCELED = RDMACPY_E_BASE - 30,   /* the connection was closed under it */
 	RDMACPY_E_AMBIGUOUS = RDMACPY_E_BASE - 31,  /* directory: several nodes serve that name */
+	RDMACPY_E_STALE = RDMACPY_E_BASE - 32,	    /* reconnecting: the region was recreated */
 };
 #define RDMACPY_E_FIRST RDMACPY_E_INVAL
-#define RDMACPY_E_LAST	RDMACPY_E_AMBIGUOUS
+#define RDMACPY_E_LAST	RDMACPY_E_STALE
 
 /*
  * Completion moderation: how often the application's thread is woken. Where the device has
@@ -184,6 +186,17 @@ struct rdmacpy_conn_opts {
 	 * the daemon cannot be reached from there. */
 	const char *device;
 	uint8_t device_port;
+	/* 0 (default): a connection that breaks stays broken. Otherwise a connection that breaks
+	 * on the wire (the daemon went away, a disconnect, retries exceeded) connects again for
+	 * up to this many milliseconds, with a growing pause between attempts, authenticates,
+	 * opens its live grants again and re-runs the transfers and requests the break
+	 * interrupted, whole; they fail only when the bound passes. A grant whose region the
+	 * daemon recreated meanwhile (a restart recreates memory regions; a file region stays
+	 * the same while its file does) is never written or read again: the connection fails
+	 * with RDMACPY_E_STALE. CREATE, DESTROY and COPY in flight at the break fail (they are not
+	 * safe to run twice), and so do transfers and requests on a connection that failed for
+	 * another reason (a remote access error, a request that timed out). */
+	uint32_t reconnect_ms;
 };
 
 /* One region as rdmacpy_region_list reports it. */
@@ -262,6 +275,8 @@ struct rdmacpy_counters {
 	uint64_t requests;	   /* control requests sent */
 	uint64_t connect_attempts; /* rdma_cm connects, retries after BUSY included */
 	bool hw_moderation;	   /* the device moderates completions (ibv_modify_cq) */
+	uint64_t reconnects;	   /* breaks the connection recovered from (reconnect_ms) */
+	uint64_t reruns;	   /* transfers and requests re-run after a reconnect */
 };
 
 /* ---- errors ---- */
@@ -294,9 +309,10 @@ RDMACPY_EXPORT int rdmacpy_conn_open_async(const char *host, uint16_t port,
  * handles of the connection are freed with it and must not be used afterwards. */
 RDMACPY_EXPORT void rdmacpy_conn_close(struct rdmacpy_conn **c);
 
-/* rdmacpy_conn_status -- 0 when connected, RDMACPY_E_INPROGRESS while connecting, the reason
- * connecting failed, or RDMACPY_E_BROKEN once a connected connection broke
- * (rdmacpy_conn_last_error says why) */
+/* rdmacpy_conn_status -- 0 when connected, RDMACPY_E_INPROGRESS while connecting (or while
+ * connecting again after a break, with reconnect_ms), the reason connecting failed, or
+ * RDMACPY_E_BROKEN once a connected connection broke (RDMACPY_E_STALE: it came back to a
+ * recreated region; rdmacpy_conn_last_error says why) */
 RDMACPY_EXPORT int rdmacpy_conn_status(const struct rdmacpy_conn *c);
 
 /* rdmacpy_conn_fd -- one file descriptor for everything the connection waits on (completions,

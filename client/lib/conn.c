@@ -134,6 +134,9 @@ void rcp_conn_fail(struct rdmacpy_conn *c, int err, const char *why)
 {
 	unsigned int i;
 
+	/* with a reconnect bound, a break on the wire is a resume, not a failure */
+	if (rcp_resume_begin(c, err, why))
+		return;
 	if (!c->broken) {
 		c->broken = true;
 		c->broken_err = err;
@@ -305,7 +308,7 @@ int rdmacpy_conn_status(const struct rdmacpy_conn *c)
 	if (c->broken)
 		return c->connected ? RDMACPY_E_BROKEN
 				    : rcp_err_public(c->broken_err, RCP_CTX_CONNECT);
-	return c->connected ? 0 : RDMACPY_E_INPROGRESS;
+	return c->connected && !c->resuming ? 0 : RDMACPY_E_INPROGRESS;
 }
 
 /* rdmacpy_conn_fd -- the epoll fd behind which everything the connection waits on is */

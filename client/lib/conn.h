@@ -77,6 +77,15 @@ struct rdmacpy_conn {
 	bool broken;
 	int broken_err; /* -errno */
 	bool closing;	/* rdmacpy_conn_close runs: the "failure" it causes is no news */
+	/* recovering from a break within opts.reconnect_ms (resume.c): what the break
+	 * interrupted waits, requests other than the resume's own are held back */
+	bool resuming;
+	bool reconnecting;    /* the connect steps run again (connect.c), for the resume */
+	bool resume_given_up; /* the bound passed or the region changed: breaks are final */
+	uint64_t resume_deadline_ns;
+	unsigned int access_resumes;  /* resumes for remote access errors since a transfer ended */
+	unsigned int reopening;	      /* grants whose OPEN again is not answered yet */
+	unsigned int reopening_total; /* grants the resume opens again */
 	struct rcp_rcache cache;
 	/* the registration of an express transfer that timed out and never came back: the
 	 * device may still use it, so it is released only at close (as a detached op's are) */
@@ -103,6 +112,7 @@ struct rdmacpy_grant_qp {
 	uint32_t id;
 	uint32_t rkey;
 	uint64_t addr;
+	uint32_t prev_id; /* the id before the last reconnect: requests queued with it follow */
 };
 
 struct rdmacpy_grant {
@@ -112,6 +122,8 @@ struct rdmacpy_grant {
 	bool mw;
 	char region[RCP_NAME_MAX];
 	uint64_t offset;
+	uint64_t instance;  /* the region's instance id when it was opened; 0: not told */
+	uint64_t prev_addr; /* q[0].addr before the last reconnect (transfers are moved) */
 	struct rdmacpy_grant *next;
 	struct rdmacpy_grant_qp q[]; /* conn->nqp entries */
 };
@@ -170,6 +182,14 @@ void rcp_connect_ctrl_msg(struct rcp_cli_qp *q, const struct rcp_msg *m);
 /* rcp_connect_closing -- the connection is being closed: stop connecting */
 void rcp_connect_closing(struct rdmacpy_conn *c);
 
+/* rcp_connect_again -- take every queue pair down and connect each again (a resume), within
+ * c->connect_deadline_ns; the end is told to rcp_resume_connected */
+void rcp_connect_again(struct rdmacpy_conn *c);
+
+/* rcp_backoff_pause -- the pause before the next attempt, in ms: *step jittered to [step/2,
+ * 3*step/2), then *step doubled up to max_ms (a first call with *step 0 starts at min_ms) */
+unsigned int rcp_backoff_pause(unsigned int *step, unsigned int min_ms, unsigned int max_ms);
+
 /* ---- engine.c ---- */
 
 /* rcp_engine_service -- take what the fd signalled, poll what is due, post queued work, run
@@ -193,6 +213,10 @@ int rcp_engine_next_timeout(const struct rdmacpy_conn *c);
 /* rcp_xfer_pump -- post queued transfer work on every ready QP while slots are free */
 void rcp_xfer_pump(struct rdmacpy_conn *c);
 
+/* rcp_xfer_replan -- after a reconnect: op's remote addresses follow its grant's new ones and
+ * the whole transfer is planned again (its WRs all retired). 0 or -errno */
+int rcp_xfer_replan(struct rdmacpy_op *op);
+
 /* ---- mem.c ---- */
 
 /* rcp_mem_lkey -- the lkey for [addr, addr + len): an application registration, else the
@@ -204,6 +228,24 @@ int rcp_mem_lkey(struct rdmacpy_conn *c, uint64_t addr, uint64_t len, bool dest,
 /* rcp_mem_adopt -- use mr (registered by the caller on the connection's PD) for transfers from
  * or into its memory; the caller keeps it and deregisters it after the connection is closed */
 int rcp_mem_adopt(struct rdmacpy_conn *c, struct ibv_mr *mr, struct rdmacpy_mem **m);
+
+/* ---- resume.c ---- */
+
+/* rcp_resume_begin -- the connection broke with err: when a reconnect bound is set and the break
+ * is one reconnecting may cure, start resuming and return true (nothing fails); false: fail
+ * as usual */
+bool rcp_resume_begin(struct rdmacpy_conn *c, int err, const char *why);
+
+/* rcp_resume_service -- the steps of a resume that wait for nothing: the old queue pairs go,
+ * connecting starts again */
+void rcp_resume_service(struct rdmacpy_conn *c);
+
+/* rcp_resume_connected -- connecting again ended (0: every QP authenticated, or -errno) */
+void rcp_resume_connected(struct rdmacpy_conn *c, int err);
+
+/* rcp_resume_wait_more -- a synchronous wait ran out while a resume ran or after one ended
+ * (*seen: the reconnects it knew of): true to wait another round */
+bool rcp_resume_wait_more(const struct rdmacpy_conn *c, uint64_t *seen);
 
 /* ---- express.c ---- */
 

@@ -28,11 +28,22 @@
 
 static void qp_start(struct rcp_cli_qp *q);
 
-/* connect_op_done -- the connect operation ends (0 or err) */
+/* connecting -- the connect steps run: the first connect (its op) or a resume's */
+static bool connecting(const struct rdmacpy_conn *c)
+{
+	return c->connect_op || c->reconnecting;
+}
+
+/* connect_op_done -- the connect operation ends (0 or err); a resume's goes back to it */
 static void connect_op_done(struct rdmacpy_conn *c, int err)
 {
 	struct rdmacpy_op *op = c->connect_op;
 
+	if (c->reconnecting) {
+		c->reconnecting = false;
+		rcp_resume_connected(c, err);
+		return;
+	}
 	if (!op)
 		return;
 	c->connect_op = NULL;
@@ -44,7 +55,7 @@ static void connect_op_done(struct rdmacpy_conn *c, int err)
 /* connect_fail -- connecting is over, unsuccessfully: the whole connection fails */
 static void connect_fail(struct rdmacpy_conn *c, int err, const char *why)
 {
-	if (c->connected || !c->connect_op)
+	if (c->connected || !connecting(c))
 		return;
 	if (why)
 		rcp_conn_set_error(c, "%s", why);
@@ -62,8 +73,9 @@ static void check_all_ready(struct rdmacpy_conn *c)
 		if (c->qp[i].state != RCP_QP_READY)
 			return;
 	c->connected = true;
-	rcp_info(&c->log, "connected to %s:%u with %u QP(s), protocol %u, %s moderation", c->host,
-		 c->port, c->nqp, c->qp[0].version, c->hw_mod ? "hardware" : "software");
+	rcp_info(&c->log, "%s %s:%u with %u QP(s), protocol %u, %s moderation",
+		 c->reconnecting ? "connected again to" : "connected to", c->host, c->port, c->nqp,
+		 c->qp[0].version, c->hw_mod ? "hardware" : "software");
 	connect_op_done(c, 0);
 }
 
@@ -90,6 +102,21 @@ static void qp_reset(struct rcp_cli_qp *q)
 	memset(q->ctrl.inflight, 0, sizeof(q->ctrl.inflight));
 }
 
+/* rcp_backoff_pause -- exponential, bounded, and jittered so that clients refused together (or
+ * reconnecting to the same restarted daemon) do not come back together */
+unsigned int rcp_backoff_pause(unsigned int *step, unsigned int min_ms, unsigned int max_ms)
+{
+	unsigned int pause;
+
+	if (*step < min_ms)
+		*step = min_ms;
+	if (*step > max_ms)
+		*step = max_ms;
+	pause = *step / 2 + randombytes_uniform(*step);
+	*step = *step > max_ms / 2 ? max_ms : *step * 2;
+	return pause;
+}
+
 /* qp_failed -- this attempt of q failed with err: try again after a pause when retry and time
  * allow, else connecting fails */
 static void qp_failed(struct rcp_cli_qp *q, int err, bool retry, const char *why)
@@ -102,6 +129,9 @@ static void qp_failed(struct rcp_cli_qp *q, int err, bool retry, const char *why
 		return;
 	if (why)
 		rcp_conn_set_error(c, "%s", why);
+	/* a resume waits for the daemon to come back: any refusal may be the restart's */
+	if (c->reconnecting)
+		retry = true;
 	if (!retry || now >= c->connect_deadline_ns) {
 		q->state = RCP_QP_FAILED;
 		connect_fail(c, err, NULL);
@@ -109,13 +139,8 @@ static void qp_failed(struct rcp_cli_qp *q, int err, bool retry, const char *why
 	}
 	rcp_dbg(&c->log, "qp %u: attempt %u: %s; trying again", q->idx, q->attempts, c->last_error);
 	qp_reset(q);
-	if (!q->pause_ms)
-		q->pause_ms = PAUSE_MIN_MS;
-	/* spread the retries of many clients refused at once */
-	pause = q->pause_ms / 2 + randombytes_uniform(q->pause_ms);
+	pause = rcp_backoff_pause(&q->pause_ms, PAUSE_MIN_MS, PAUSE_MAX_MS);
 	q->retry_at_ns = now + (uint64_t)pause * 1000000ull;
-	if (q->pause_ms < PAUSE_MAX_MS)
-		q->pause_ms *= 2;
 	q->state = RCP_QP_BACKOFF;
 	q->broken_err = err;
 }
@@ -453,7 +478,7 @@ void rcp_connect_service(struct rdmacpy_conn *c, uint64_t now)
 	unsigned int i;
 	int ret;
 
-	if (c->connected || !c->connect_op)
+	if (c->connected || !connecting(c))
 		return;
 	if (c->resolve) {
 		ret = rcp_resolve_poll(c->resolve, &c->dst, why, sizeof(why));
@@ -468,7 +493,7 @@ void rcp_connect_service(struct rdmacpy_conn *c, uint64_t now)
 		address_known(c);
 		return;
 	}
-	for (i = 0; i < c->nqp && c->connect_op; i++) {
+	for (i = 0; i < c->nqp && connecting(c); i++) {
 		struct rcp_cli_qp *q = &c->qp[i];
 
 		if (q->state == RCP_QP_BACKOFF && now >= q->retry_at_ns) {
@@ -480,7 +505,7 @@ void rcp_connect_service(struct rdmacpy_conn *c, uint64_t now)
 			qp_start(q);
 		}
 	}
-	if (c->connect_op && now >= c->connect_deadline_ns) {
+	if (connecting(c) && now >= c->connect_deadline_ns) {
 		const struct rcp_cli_qp *late = NULL;
 
 		for (i = 0; i < c->nqp; i++)
@@ -502,7 +527,7 @@ uint64_t rcp_connect_deadline(const struct rdmacpy_conn *c)
 	uint64_t d;
 	unsigned int i;
 
-	if (c->connected || !c->connect_op)
+	if (c->connected || !connecting(c))
 		return UINT64_MAX;
 	d = c->connect_deadline_ns;
 	for (i = 0; i < c->nqp; i++)
@@ -516,4 +541,25 @@ void rcp_connect_closing(struct rdmacpy_conn *c)
 {
 	rcp_resolve_abandon(&c->resolve);
 	connect_op_done(c, -ECANCELED);
+}
+
+/* rcp_connect_again -- every queue pair down (what it still held is retired: the transfers run
+ * again later), then each connects afresh to the address resolved the first time */
+void rcp_connect_again(struct rdmacpy_conn *c)
+{
+	unsigned int i;
+
+	c->reconnecting = true;
+	c->connected = false;
+	c->connect_deadline_ns = c->resume_deadline_ns;
+	for (i = 0; i < c->nqp; i++) {
+		struct rcp_cli_qp *q = &c->qp[i];
+
+		rcp_qp_reap_all(q);
+		qp_reset(q);
+		q->attempts = 0;
+		q->pause_ms = 0;
+	}
+	for (i = 0; i < c->nqp && c->reconnecting; i++)
+		qp_start(&c->qp[i]);
 }

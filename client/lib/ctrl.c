@@ -56,6 +56,18 @@ void rcp_ctrl_submit(struct rcp_creq *r)
 	ch->tail = r;
 }
 
+/* rcp_ctrl_submit_early -- queue r first: a resume's own request */
+void rcp_ctrl_submit_early(struct rcp_creq *r)
+{
+	struct rcp_ctrl *ch = &r->q->ctrl;
+
+	r->early = true;
+	r->next = ch->head;
+	ch->head = r;
+	if (!ch->tail)
+		ch->tail = r;
+}
+
 /* free_slot -- an in-flight slot, or -1 */
 static int free_slot(const struct rcp_ctrl *ch)
 {
@@ -80,8 +92,11 @@ static int send_one(struct rcp_cli_qp *q)
 
 	if (!r || slot < 0 || !rcp_qp_sq_free(q))
 		return 0;
-	/* while authenticating only AUTH (the QP's own request) may go */
+	/* while authenticating only AUTH (the QP's own request) may go; while resuming only
+	 * the resume's own (the rest may name grants whose ids are not known yet) */
 	if (q->state != RCP_QP_READY && r->owner != q)
+		return 0;
+	if (c->resuming && !r->early && r->owner != q)
 		return 0;
 	buf = rcp_qp_take_send_buf(q);
 	if (buf < 0)
@@ -261,6 +276,49 @@ void rcp_ctrl_fail_all(struct rcp_cli_qp *q, int err)
 		if (r->done)
 			r->done(r, NULL, err);
 		free(r);
+	}
+}
+
+/* run_twice_ok -- whether a request may be sent again after a break that may have run it */
+static bool run_twice_ok(enum rcp_msg_type t)
+{
+	return t != RCP_MSG_CREATE && t != RCP_MSG_DESTROY && t != RCP_MSG_COPY;
+}
+
+/* rcp_ctrl_requeue -- requests in flight back to the front of the queue, oldest first */
+void rcp_ctrl_requeue(struct rcp_cli_qp *q, int err)
+{
+	struct rcp_ctrl *ch = &q->ctrl;
+
+	while (ch->ninflight) {
+		struct rcp_creq *r = NULL;
+		int newest = -1;
+		int i;
+
+		/* the newest goes to the front first, so the oldest ends up first */
+		for (i = 0; i < RCP_MAX_OUTSTANDING; i++) {
+			struct rcp_creq *x = ch->inflight[i];
+
+			if (x && (!r || (int32_t)(x->req_id - r->req_id) > 0)) {
+				r = x;
+				newest = i;
+			}
+		}
+		if (r->msg.hdr.type == RCP_MSG_CLOSE) {
+			/* the grant ended with the session that broke */
+			finish(q, (unsigned int)newest, NULL, 0);
+			continue;
+		}
+		if (!run_twice_ok(r->msg.hdr.type) || r->early || r->owner == q || !r->done) {
+			finish(q, (unsigned int)newest, NULL, err);
+			continue;
+		}
+		ch->inflight[newest] = NULL;
+		ch->ninflight--;
+		r->next = ch->head;
+		ch->head = r;
+		if (!ch->tail)
+			ch->tail = r;
 	}
 }
 

@@ -26,6 +26,7 @@ struct rcp_creq {
 	rcp_creq_fn done;
 	void *owner;	   /* whose request it is (an operation, or the connect step) */
 	unsigned int part; /* which part of the owner's work (one per queue pair) */
+	bool early;	   /* goes out while resuming: the resume's own OPENs */
 	uint32_t req_id;
 	enum rcp_msg_type reply_type;
 	enum rcp_msg_type interim_type; /* 0: none */
@@ -72,6 +73,14 @@ void rcp_ctrl_fail_all(struct rcp_cli_qp *q, int err);
 
 /* rcp_ctrl_cancel_owner -- drop owner's requests without calling them (the owner is going) */
 void rcp_ctrl_cancel_owner(struct rcp_cli_qp *q, const void *owner);
+
+/* rcp_ctrl_requeue -- the session broke with err and another comes: requests in flight go back
+ * to the front of the queue, in order, to be sent again, except those not safe to run twice
+ * (CREATE, DESTROY, COPY), which end with err, and CLOSE, which the broken session did */
+void rcp_ctrl_requeue(struct rcp_cli_qp *q, int err);
+
+/* rcp_ctrl_submit_early -- queue r at the front, to go out while a resume holds the rest */
+void rcp_ctrl_submit_early(struct rcp_creq *r);
 
 /* rcp_ctrl_busy -- requests queued or in flight on q */
 static inline bool rcp_ctrl_busy(const struct rcp_ctrl *ch)

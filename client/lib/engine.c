@@ -96,6 +96,9 @@ static uint64_t next_deadline(const struct rdmacpy_conn *c)
 	 * at once) has a callback waiting: the fd must wake the application for it */
 	if (c->done_head)
 		return 0;
+	/* a resume's next step (the old QPs go) waits for no event */
+	if (c->resuming && !c->reconnecting && !c->connected)
+		return 0;
 
 	for (i = 0; i < c->nqp; i++) {
 		const struct rcp_cli_qp *q = &c->qp[i];
@@ -162,6 +165,7 @@ int rcp_engine_service(struct rdmacpy_conn *c)
 	if (c->cc && c->notify_pending)
 		take_cq_events(c);
 	rcp_connect_service(c, now);
+	rcp_resume_service(c);
 	for (i = 0; i < c->nqp; i++) {
 		struct rcp_cli_qp *q = &c->qp[i];
 

@@ -113,6 +113,8 @@ static int common(int err)
 		return RDMACPY_E_BROKEN;
 	case -ENOKEY:
 		return RDMACPY_E_KEY;
+	case -ESTALE:
+		return RDMACPY_E_STALE;
 	case -EOVERFLOW:
 	case -E2BIG:
 	case -ENAMETOOLONG:
@@ -318,6 +320,8 @@ const char *rdmacpy_strerror(int err)
 		[-(RDMACPY_E_INTERNAL - RDMACPY_E_BASE)] = "internal error",
 		[-(RDMACPY_E_CANCELED - RDMACPY_E_BASE)] = "canceled: the connection was closed",
 		[-(RDMACPY_E_AMBIGUOUS - RDMACPY_E_BASE)] = "several nodes serve that name",
+		[-(RDMACPY_E_STALE - RDMACPY_E_BASE)] =
+			"the region was recreated since the grant was opened",
 	};
 	long i;
 

@@ -32,6 +32,9 @@ static bool eligible(const struct rdmacpy_conn *c, const struct rdmacpy_grant *g
 
 	if (!g || g->conn != c || !buf || !len || c->broken || c->nqp != 1)
 		return false;
+	/* an express WR has no operation a resume could run again */
+	if (c->opts.reconnect_ms || c->resuming)
+		return false;
 	if (q->mod.mode != RCP_MOD_POLL || !q->cq || !rcp_qp_usable(q))
 		return false;
 	/* the engine's own work first: an express WR must not overtake an operation */

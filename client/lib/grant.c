@@ -42,6 +42,7 @@ static int open_reply(struct rdmacpy_op *op, unsigned int part, const struct rcp
 	if (!g->rights) {
 		g->rights = r->rights;
 		g->mw = !(r->flags & RCP_GRANT_F_MR_FALLBACK);
+		g->instance = r->instance;
 	} else if (g->rights != r->rights || g->mw != !(r->flags & RCP_GRANT_F_MR_FALLBACK)) {
 		rcp_conn_set_error(op->conn, "the daemon's grants on the queue pairs differ");
 		return -EPROTO;
@@ -176,6 +177,13 @@ int rdmacpy_grant_close_async(struct rdmacpy_grant **gp, rdmacpy_done_fn cb, voi
 		/* a broken connection's grants died with its sessions */
 		free(g);
 		return ret ? ret : RDMACPY_E_NOMEM;
+	}
+	if (c->resuming) {
+		/* its session broke: the grant ended there, and the resume will not open it */
+		free(g);
+		rcp_op_activate(op, opp);
+		rcp_op_finish(op);
+		return 0;
 	}
 	for (i = 0; i < c->nqp; i++) {
 		rcp_msg_init(&m, RCP_MSG_CLOSE, 0);

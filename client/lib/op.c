@@ -137,11 +137,13 @@ void rcp_op_check_finish(struct rdmacpy_op *op)
 {
 	struct rdmacpy_conn *c = op->conn;
 
-	if (op->state != RCP_OP_ACTIVE || op->retired != op->posted)
+	/* an interrupted transfer waits for the resume that runs it again */
+	if (op->state != RCP_OP_ACTIVE || op->retired != op->posted || op->rerun)
 		return;
 	if (!op->err && !xfer_planned(op))
 		return;
 	if (!op->err) {
+		c->access_resumes = 0;
 		if (op->dir == RCP_SGL_READ)
 			c->ctr.bytes_read += op->bytes;
 		else
@@ -152,12 +154,22 @@ void rcp_op_check_finish(struct rdmacpy_op *op)
 	to_done(op);
 }
 
+/* rcp_op_wr_lost -- a WR failed: a resume runs the whole transfer again (a READ or WRITE of
+ * the same bytes to the same place may run twice), else the transfer fails */
+void rcp_op_wr_lost(struct rdmacpy_op *op, int err)
+{
+	if (op->conn->resuming && !op->err)
+		op->rerun = true;
+	else
+		rcp_op_fail(op, err);
+}
+
 /* rcp_op_wr_retired -- one WR back */
 void rcp_op_wr_retired(struct rdmacpy_op *op, int err)
 {
 	op->retired++;
 	if (err)
-		rcp_op_fail(op, err);
+		rcp_op_wr_lost(op, err);
 	rcp_op_check_finish(op);
 }
 
@@ -179,7 +191,8 @@ int rcp_ops_run_callbacks(struct rdmacpy_conn *c)
 		list_remove(&c->done_head, &c->done_tail, op);
 		op->state = RCP_OP_FINISHED;
 		list_append(&c->held_head, &c->held_tail, op);
-		n++;
+		if (!op->internal)
+			n++;
 		if (op->cb) {
 			op->in_cb = true;
 			op->cb(op, op->status, op->ctx_user);

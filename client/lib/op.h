@@ -68,11 +68,14 @@ struct rdmacpy_op {
 	bool detached;	      /* nobody holds a handle: free once finished */
 	bool in_cb;	      /* the callback is running */
 	bool free_req;	      /* rdmacpy_op_free during the callback */
+	bool internal;	      /* the library's own (a resume's OPENs): not counted as finished */
+	bool rerun;	      /* interrupted by a break: runs again, whole, once resumed */
 	rdmacpy_done_fn cb;
 	void *ctx_user;
 	struct rdmacpy_op *next; /* active, done or held list */
 	struct rdmacpy_op *prev;
 	/* RCP_OP_XFER */
+	const struct rdmacpy_grant *grant;
 	enum rcp_sgl_op dir;
 	uint64_t bytes;
 	uint64_t posted;  /* WRs posted */
@@ -109,6 +112,10 @@ void rcp_op_check_finish(struct rdmacpy_op *op);
 
 /* rcp_op_wr_retired -- one of op's WRs retired; err (-errno) when it was this WR that failed */
 void rcp_op_wr_retired(struct rdmacpy_op *op, int err);
+
+/* rcp_op_wr_lost -- one of op's WRs failed with err: while resuming the op runs again later,
+ * otherwise it fails */
+void rcp_op_wr_lost(struct rdmacpy_op *op, int err);
 
 /* rcp_op_destroy -- unlink and free (a transfer's WRs must all be retired) */
 void rcp_op_destroy(struct rdmacpy_op *op);

@@ -4,6 +4,7 @@
 #include "client/lib/qp.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -271,6 +272,50 @@ static void retire_slot(struct rcp_cli_qp *q, struct rcp_cli_slot *s, bool mine,
 	rcp_op_wr_retired(op, mine ? err : 0);
 }
 
+/*
+ * wc_resumable -- a completion error that reconnecting may cure: the peer or the path went away.
+ * A daemon that dies has its keys torn down before its queue pairs, so its death first shows
+ * as remote access errors; a key the daemon revoked on purpose shows the same. Those are
+ * resumed too (the resume opens the grants again, or finds them gone), but not again and again:
+ * after RCP_ACCESS_RESUMES of them with no transfer done in between, one is a failure.
+ */
+#define RCP_ACCESS_RESUMES 2
+
+static bool wc_resumable(struct rdmacpy_conn *c, enum ibv_wc_status st)
+{
+	if (st == IBV_WC_REM_ACCESS_ERR)
+		return c->access_resumes++ < RCP_ACCESS_RESUMES;
+	return st == IBV_WC_RETRY_EXC_ERR || st == IBV_WC_RESP_TIMEOUT_ERR ||
+	       st == IBV_WC_WR_FLUSH_ERR || st == IBV_WC_REM_ABORT_ERR;
+}
+
+/* on_send_error -- a send completion failed: q is in the error state and the connection breaks,
+ * or resumes when it may. Work in flight on the other QPs carries on until then. */
+static void on_send_error(struct rcp_cli_qp *q, enum ibv_wc_status st)
+{
+	struct rdmacpy_conn *c = q->conn;
+	char why[96];
+
+	if (!q->broken && st != IBV_WC_WR_FLUSH_ERR)
+		rcp_warn(&c->log, "qp %u: completion error %s", q->idx, rcp_vb_wc_status_str(st));
+	if (!q->broken && !c->broken && c->opts.reconnect_ms && wc_resumable(c, st)) {
+		snprintf(why, sizeof(why), "completion error: %s", rcp_vb_wc_status_str(st));
+		if (rcp_resume_begin(c, -ENOTCONN, why))
+			return;
+	}
+	if (!q->broken) {
+		q->broken = true;
+		q->broken_err = -ENOTCONN;
+		if (q->state == RCP_QP_READY)
+			q->state = RCP_QP_FAILED;
+	}
+	if (!c->broken && !c->resuming) {
+		c->broken = true;
+		c->broken_err = -ENOTCONN;
+		rcp_conn_set_error(c, "completion error: %s", rcp_vb_wc_status_str(st));
+	}
+}
+
 /* on_send_wc -- retire the slots up to a send completion's sequence number */
 static void on_send_wc(struct rcp_cli_qp *q, const struct ibv_wc *wc)
 {
@@ -284,31 +329,16 @@ static void on_send_wc(struct rcp_cli_qp *q, const struct ibv_wc *wc)
 			(unsigned long long)seq);
 		return;
 	}
+	/* the break is decided before the slots retire: a resume makes the failed WR's
+	 * transfer run again instead of failing */
+	if (err)
+		on_send_error(q, wc->status);
 	while (q->sq_tail <= seq) {
 		struct rcp_cli_slot *s = &q->ring[q->sq_tail % q->sq_depth];
 		bool mine = q->sq_tail == seq;
 
 		q->sq_tail++;
 		retire_slot(q, s, mine, err);
-	}
-	if (err) {
-		if (!q->broken && wc->status != IBV_WC_WR_FLUSH_ERR)
-			rcp_warn(&c->log, "qp %u: completion error %s", q->idx,
-				 rcp_vb_wc_status_str(wc->status));
-		/* the QP is in the error state now: new work is refused, work in flight on the
-		 * other QPs carries on */
-		if (!q->broken) {
-			q->broken = true;
-			q->broken_err = -ENOTCONN;
-			if (q->state == RCP_QP_READY)
-				q->state = RCP_QP_FAILED;
-		}
-		if (!c->broken) {
-			c->broken = true;
-			c->broken_err = -ENOTCONN;
-			rcp_conn_set_error(c, "completion error: %s",
-					   rcp_vb_wc_status_str(wc->status));
-		}
 	}
 }
 
@@ -589,6 +619,20 @@ void rcp_qp_reap_broken(struct rcp_cli_qp *q)
 	}
 	if (q->broken)
 		q->unsig_run = 0;
+}
+
+/* rcp_qp_reap_all -- retire every slot still out (the QP is being destroyed: no completion
+ * will come for any of them) */
+void rcp_qp_reap_all(struct rcp_cli_qp *q)
+{
+	while (q->ring && q->sq_tail != q->sq_head) {
+		struct rcp_cli_slot *s = &q->ring[q->sq_tail % q->sq_depth];
+
+		q->sq_tail++;
+		retire_slot(q, s, true, -ECANCELED);
+	}
+	q->sig_outstanding = 0;
+	q->unsig_run = 0;
 }
 
 /* rcp_qp_state_str -- for logs */

@@ -159,6 +159,9 @@ void rcp_qp_service(struct rcp_cli_qp *q, uint64_t now);
 /* rcp_qp_reap_broken -- retire the slots of a failed q that no completion will retire */
 void rcp_qp_reap_broken(struct rcp_cli_qp *q);
 
+/* rcp_qp_reap_all -- retire every slot of q still out: q is being destroyed */
+void rcp_qp_reap_all(struct rcp_cli_qp *q);
+
 /* rcp_qp_deadline -- when q must be looked at even without an event; UINT64_MAX: never */
 uint64_t rcp_qp_deadline(const struct rcp_cli_qp *q);
 

@@ -32,8 +32,8 @@ int rcp_rq_check(const struct rdmacpy_conn *c, struct rdmacpy_op **op)
 	return 0;
 }
 
-/* part_done -- an answer to one of op's requests (or its failure) */
-static bool part_done(struct rcp_creq *r, const struct rcp_msg *m, int err)
+/* rcp_rq_part_done -- an answer to one of op's requests (or its failure) */
+bool rcp_rq_part_done(struct rcp_creq *r, const struct rcp_msg *m, int err)
 {
 	struct rdmacpy_op *op = r->owner;
 	const struct rcp_req_ops *k = op->req.ops;
@@ -67,8 +67,8 @@ int rcp_rq_send(struct rdmacpy_op *op, struct rcp_cli_qp *q, struct rcp_msg *m, 
 	struct rcp_creq *r;
 	int err = 0;
 
-	r = rcp_creq_new(q, m, k->reply_type, k->interim_type, timeout_ms, part_done, op, part,
-			 &err);
+	r = rcp_creq_new(q, m, k->reply_type, k->interim_type, timeout_ms, rcp_rq_part_done, op,
+			 part, &err);
 	if (!r)
 		return err;
 	op->req.parts++;

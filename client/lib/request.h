@@ -36,6 +36,10 @@ struct rdmacpy_op *rcp_rq_new(struct rdmacpy_conn *c, const struct rcp_req_ops *
 int rcp_rq_send(struct rdmacpy_op *op, struct rcp_cli_qp *q, struct rcp_msg *m, int timeout_ms,
 		unsigned int part);
 
+/* rcp_rq_part_done -- the answer (or failure) of one request of an operation: folded in by its
+ * kind; the operation ends with its last part (an rcp_creq_fn) */
+bool rcp_rq_part_done(struct rcp_creq *r, const struct rcp_msg *m, int err);
+
 /* rcp_rq_go -- hand a built operation (its requests queued) to the engine; 0 */
 int rcp_rq_go(struct rdmacpy_op *op, struct rdmacpy_op **out);
 

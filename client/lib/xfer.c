@@ -41,7 +41,7 @@ static void post_rollback(struct rcp_cli_qp *q, unsigned int k, unsigned int n, 
 			q->sig_outstanding--;
 		if (s->op) {
 			s->op->posted--;
-			rcp_op_fail(s->op, err);
+			rcp_op_wr_lost(s->op, err);
 		}
 		s->op = NULL;
 	}
@@ -125,9 +125,10 @@ static int pump_qp(struct rcp_cli_qp *q)
 
 		if (k > n)
 			k = 0;
+		/* first the break (a resume may take it), then the WRs that did not go */
+		rcp_conn_fail(c, ret, "post_send failed");
 		post_rollback(q, k, n, ret);
 		c->ctr.wrs_posted += k;
-		rcp_conn_fail(c, ret, "post_send failed");
 		return ret;
 	}
 	c->ctr.wrs_posted += n;
@@ -171,6 +172,9 @@ void rcp_xfer_pump(struct rdmacpy_conn *c)
 		}
 		return;
 	}
+	/* nothing goes out until a resume has the grants' new keys */
+	if (c->resuming)
+		return;
 	for (i = 0; i < c->nqp; i++) {
 		struct rcp_cli_qp *q = &c->qp[i];
 
@@ -283,6 +287,20 @@ static int xfer_plan(struct rdmacpy_op *op, const struct rdmacpy_grant *g)
 	return 0;
 }
 
+/* rcp_xfer_replan -- the whole transfer again, on its grant's keys and addresses of now */
+int rcp_xfer_replan(struct rdmacpy_op *op)
+{
+	const struct rdmacpy_grant *g = op->grant;
+	size_t i;
+
+	for (i = 0; i < op->nremote; i++)
+		op->remote[i].addr = op->remote[i].addr - g->prev_addr + g->q[0].addr;
+	op->posted = 0;
+	op->retired = 0;
+	op->rerun = false;
+	return xfer_plan(op, g);
+}
+
 /* xfer_alloc -- a transfer and all its arrays in one block: a small synchronous transfer is
  * latency-bound, and one allocation instead of seven is measurable there */
 static struct rdmacpy_op *xfer_alloc(const struct rdmacpy_conn *c, int iovcnt, int nranges)
@@ -330,6 +348,7 @@ static int xfer_build(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enu
 	op->dir = dir;
 	op->status = RDMACPY_E_INPROGRESS;
 	op->state = RCP_OP_NEW;
+	op->grant = g;
 	ret = xfer_remote(op, g, ranges, nranges, &rbytes);
 	if (ret)
 		return ret;
@@ -388,12 +407,17 @@ static int run_sync(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum 
 		    int nranges)
 {
 	struct rdmacpy_op *op = NULL;
+	uint64_t resumes = 0;
 	int ret;
 
 	ret = xfer_submit(c, g, dir, iov, iovcnt, ranges, nranges, NULL, NULL, &op, true);
 	if (ret)
 		return ret;
-	ret = rcp_engine_wait(c, rcp_op_finished, op, c->opts.timeout_ms);
+	rcp_resume_wait_more(c, &resumes);
+	/* a resume (bounded by reconnect_ms) gives the transfer another round */
+	do
+		ret = rcp_engine_wait(c, rcp_op_finished, op, c->opts.timeout_ms);
+	while (ret == -ETIMEDOUT && rcp_resume_wait_more(c, &resumes));
 	if (ret == -ETIMEDOUT) {
 		/* break the connection so the device gives the buffers back (flush), and do
 		 * not return while it may still write into them if it does so in time */

@@ -41,6 +41,7 @@ static struct {
 	} held[PEER_MAX_HELD];
 	unsigned int nheld;
 	atomic_uint max_held;
+	_Atomic uint64_t instance; /* the region instance OPEN_REPLY tells */
 } P;
 
 static const uint8_t key_bytes[PEER_KEY_LEN] = "0123456789abcdef0123456789abcde";
@@ -141,6 +142,7 @@ static void answer(struct peer_qp *pq, const struct rcp_msg *req)
 		m.u.open_reply.rkey = PEER_RKEY_BASE + (uint32_t)(pq - P.qps);
 		m.u.open_reply.rights = P.cfg.rights ? P.cfg.rights : req->u.open.rights;
 		m.u.open_reply.flags = P.cfg.mr_fallback ? RCP_GRANT_F_MR_FALLBACK : 0;
+		m.u.open_reply.instance = atomic_load(&P.instance);
 		break;
 	case RCP_MSG_CLOSE:
 		rcp_msg_init(&m, RCP_MSG_CLOSE_REPLY, id);
@@ -281,6 +283,7 @@ void peer_start(const struct peer_cfg *cfg)
 	memset(&P, 0, sizeof(P));
 	if (cfg)
 		P.cfg = *cfg;
+	atomic_store(&P.instance, PEER_INSTANCE);
 	P.running = pthread_create(&P.thread, NULL, peer_main, NULL) == 0;
 }
 
@@ -292,6 +295,12 @@ void peer_stop(void)
 	atomic_store(&P.stop, true);
 	pthread_join(P.thread, NULL);
 	P.running = false;
+}
+
+/* peer_set_instance -- the region is recreated: OPEN_REPLY tells another instance from now */
+void peer_set_instance(uint64_t instance)
+{
+	atomic_store(&P.instance, instance);
 }
 
 /* peer_client_mac_ok -- whether every AUTH carried the right client MAC */

@@ -12,6 +12,7 @@
 #define PEER_GRANT_ADDR	 0x7f0000000000ull
 #define PEER_RKEY_BASE	 0x1000u
 #define PEER_REGION_SIZE (64ull << 20)
+#define PEER_INSTANCE	 0x1122334455667788ull
 
 /* How the mock daemon behaves. Zero is a healthy daemon that requires the key. */
 struct peer_cfg {
@@ -40,6 +41,9 @@ void peer_start(const struct peer_cfg *cfg);
 
 /* peer_stop -- stop the thread */
 void peer_stop(void);
+
+/* peer_set_instance -- OPEN_REPLY tells this region instance from now on (a recreated region) */
+void peer_set_instance(uint64_t instance);
 
 /* peer_client_mac_ok -- whether every AUTH carried the right client MAC */
 bool peer_client_mac_ok(void);
