@@ -45,48 +45,8 @@ static json_object *regions_json(const struct rdmacpy_region_info *r, int n)
 	return a;
 }
 
-/* cli_cmd_ls -- rdmacpy ls HOST */
-int cli_cmd_ls(const struct cli_opts *o, int argc, char **argv)
-{
-	struct rdmacpy_region_info *regions = NULL;
-	struct rdmacpy_conn *conn = NULL;
-	char size[32];
-	int n;
-	int rc;
-
-	if (argc == 0 && o->directory)
-		return cli_cmd_ls_cluster(o);
-	if (argc != 1) {
-		cli_error("ls needs HOST, or --directory to list the cluster (see rdmacpy ls "
-			  "--help)");
-		return CLI_EXIT_USAGE;
-	}
-	rc = cli_connect(o, argv[0], &conn);
-	if (rc)
-		return rc;
-	n = cli_list(conn, &regions);
-	if (n < 0) {
-		rc = cli_fail(conn, argv[0], n, "cannot list regions");
-		goto out;
-	}
-	if (o->json) {
-		rc = cli_json_print(regions_json(regions, n));
-	} else {
-		printf("%-24s %14s %6s %-5s\n", "REGION", "SIZE", "RIGHTS", "KIND");
-		for (int i = 0; i < n; i++) {
-			rcp_size_format(regions[i].size, size, sizeof(size));
-			printf("%-24s %14s %6s %-5s%s\n", regions[i].name, size,
-			       regions[i].rights == RDMACPY_RIGHTS_RW ? "rw" : "ro",
-			       kind_name(regions[i].kind), regions[i].dynamic ? " dynamic" : "");
-		}
-	}
-	free(regions);
-out:
-	rdmacpy_conn_close(&conn);
-	return rc;
-}
-
-/* print_addrs -- the addresses the daemon serves on (one per RDMA port), after the counters;
+/* print_addrs -- the addresses the daemon serves on (one per RDMA port), after the counters
+ * (stat) or the regions (ls);
  * a daemon older than protocol 3 serves the one connected to and is not asked */
 static int print_addrs(const struct cli_opts *o, struct rdmacpy_conn *conn, const char *host,
 		       json_object *j)
@@ -127,6 +87,50 @@ static int print_addrs(const struct cli_opts *o, struct rdmacpy_conn *conn, cons
 	}
 	json_object_object_add(j, "addresses", arr);
 	return 0;
+}
+
+/* cli_cmd_ls -- rdmacpy ls HOST */
+int cli_cmd_ls(const struct cli_opts *o, int argc, char **argv)
+{
+	struct rdmacpy_region_info *regions = NULL;
+	struct rdmacpy_conn *conn = NULL;
+	char size[32];
+	int n;
+	int rc;
+
+	if (argc == 0 && o->directory)
+		return cli_cmd_ls_cluster(o);
+	if (argc != 1) {
+		cli_error("ls needs HOST, or --directory to list the cluster (see rdmacpy ls "
+			  "--help)");
+		return CLI_EXIT_USAGE;
+	}
+	rc = cli_connect(o, argv[0], &conn);
+	if (rc)
+		return rc;
+	n = cli_list(conn, &regions);
+	if (n < 0) {
+		rc = cli_fail(conn, argv[0], n, "cannot list regions");
+		goto out;
+	}
+	if (o->json) {
+		rc = cli_json_print(regions_json(regions, n));
+	} else {
+		printf("%-24s %14s %6s %-5s\n", "REGION", "SIZE", "RIGHTS", "KIND");
+		for (int i = 0; i < n; i++) {
+			rcp_size_format(regions[i].size, size, sizeof(size));
+			printf("%-24s %14s %6s %-5s%s\n", regions[i].name, size,
+			       regions[i].rights == RDMACPY_RIGHTS_RW ? "rw" : "ro",
+			       kind_name(regions[i].kind), regions[i].dynamic ? " dynamic" : "");
+		}
+		/* where else the regions are served (one address per RDMA port): the rails */
+		printf("\n");
+		rc = print_addrs(o, conn, argv[0], NULL);
+	}
+	free(regions);
+out:
+	rdmacpy_conn_close(&conn);
+	return rc;
 }
 
 /* cli_cmd_stat -- rdmacpy stat HOST */

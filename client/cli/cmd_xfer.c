@@ -24,7 +24,7 @@ static void on_progress(void *ctx, uint64_t done)
 }
 
 /* report_json -- put/get --json: {"op", "bytes", "seconds", "mbps", "wakeups", "completions",
- * "wrs_posted", "verified"}, or NULL */
+ * "wrs_posted", "reconnects", "reruns", "verified"}, or NULL */
 static json_object *report_json(const char *op, const struct rdmacpy_counters *c, uint64_t bytes,
 				double secs, double rate, bool verified)
 {
@@ -39,6 +39,8 @@ static json_object *report_json(const char *op, const struct rdmacpy_counters *c
 	json_object_object_add(j, "wakeups", json_object_new_int64((int64_t)c->wakeups));
 	json_object_object_add(j, "completions", json_object_new_int64((int64_t)c->completions));
 	json_object_object_add(j, "wrs_posted", json_object_new_int64((int64_t)c->wrs_posted));
+	json_object_object_add(j, "reconnects", json_object_new_int64((int64_t)c->reconnects));
+	json_object_object_add(j, "reruns", json_object_new_int64((int64_t)c->reruns));
 	json_object_object_add(j, "verified", json_object_new_boolean(verified));
 	return j;
 }
@@ -62,8 +64,12 @@ static int report(const struct cli_opts *o, struct rdmacpy_conn *conn, const cha
 	if (o->quiet)
 		return 0;
 	cli_format_rate(rate, r, sizeof(r));
-	fprintf(stderr, "%s: %llu bytes in %.3f s, %s%s\n", op, (unsigned long long)bytes, secs, r,
+	fprintf(stderr, "%s: %llu bytes in %.3f s, %s%s", op, (unsigned long long)bytes, secs, r,
 		verified ? ", verified" : "");
+	if (c.reconnects)
+		fprintf(stderr, ", %llu reconnect(s), %llu transfer(s) run again",
+			(unsigned long long)c.reconnects, (unsigned long long)c.reruns);
+	fputc('\n', stderr);
 	return 0;
 }
 

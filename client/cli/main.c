@@ -69,7 +69,8 @@ static const struct command commands[] = {
 	 "DST_HOST for --verify); LENGTH defaults to the rest of the source region.\n"
 	 "      --dst-port N      the destination daemon's port (default: --port)\n"},
 	{"ls", cli_cmd_ls, "ls [HOST]",
-	 "List the regions HOST serves: name, size, rights, kind. Without HOST, with\n"
+	 "List the regions HOST serves: name, size, rights, kind, and the addresses it\n"
+	 "serves them on (one per RDMA port). Without HOST, with\n"
 	 "--directory: every node of the cluster, its addresses, its lease, its regions.\n"},
 	{"mk", cli_cmd_mk, "mk HOST:NAME SIZE",
 	 "Create an anonymous region NAME of SIZE bytes (rounded up to pages) on a daemon run\n"

@@ -233,6 +233,11 @@ Test(cli, ls_and_stat, .init = start_big)
 	cr_assert_eq(rdmacpy(args), 0, "%s", out);
 	cr_assert(strstr(out, "big") && strstr(out, "320 MiB"), "%s", out);
 	cr_assert(strstr(out, "ro") && strstr(out, "file"), "%s", out);
+	/* and where the daemon serves them: every address, one per RDMA port */
+	cr_assert(strstr(out, "addresses") && strstr(out, th_ip()), "%s", out);
+	snprintf(args, sizeof(args), "ls --json %s", th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	cr_assert_eq(out[0], '[', "ls --json is an array of regions: %s", out);
 	snprintf(args, sizeof(args), "stat --json %s", th_ip());
 	cr_assert_eq(rdmacpy(args), 0, "%s", out);
 	cr_assert(strstr(out, "\"clients_connected\":1"), "%s", out);
