@@ -113,6 +113,10 @@ struct rdmacpy_grant_qp {
 	uint32_t rkey;
 	uint64_t addr;
 	uint32_t prev_id; /* the id before the last reconnect: requests queued with it follow */
+	/* a resume's OPEN answered: switched to all at once when every grant is reopened */
+	uint32_t next_id;
+	uint32_t next_rkey;
+	uint64_t next_addr;
 };
 
 struct rdmacpy_grant {

@@ -128,12 +128,22 @@ static void patch_queued(struct rdmacpy_conn *c, struct rcp_cli_qp *q)
 /* resume_done -- step 4: the held work goes on the new session */
 static void resume_done(struct rdmacpy_conn *c)
 {
+	struct rdmacpy_grant *g;
 	struct rdmacpy_op *op;
 	unsigned int reruns = 0;
 	unsigned int i;
 	int ret;
 
 	c->resuming = false;
+	for (g = c->grants; g; g = g->next) {
+		g->prev_addr = g->q[0].addr;
+		for (i = 0; i < c->nqp; i++) {
+			g->q[i].prev_id = g->q[i].id;
+			g->q[i].id = g->q[i].next_id;
+			g->q[i].rkey = g->q[i].next_rkey;
+			g->q[i].addr = g->q[i].next_addr;
+		}
+	}
 	for (i = 0; i < c->nqp; i++)
 		patch_queued(c, &c->qp[i]);
 	for (op = c->active_head; op; op = op->next) {
@@ -180,12 +190,11 @@ static int reopen_reply(struct rdmacpy_op *op, unsigned int part, const struct r
 		rcp_conn_set_error(c, "region %s no longer grants what it did", g->region);
 		return -ESTALE;
 	}
-	if (part == 0)
-		g->prev_addr = g->q[0].addr;
-	g->q[part].prev_id = g->q[part].id;
-	g->q[part].id = r->grant_id;
-	g->q[part].rkey = r->rkey;
-	g->q[part].addr = r->addr;
+	/* kept aside: transfers built meanwhile still plan on the old addresses, and all of
+	 * them move to the new ones together (resume_done) */
+	g->q[part].next_id = r->grant_id;
+	g->q[part].next_rkey = r->rkey;
+	g->q[part].next_addr = r->addr;
 	return 0;
 }
 
@@ -275,7 +284,7 @@ void rcp_resume_connected(struct rdmacpy_conn *c, int err)
  * changed and as a broken connection otherwise */
 static void give_up(struct rdmacpy_conn *c, int err, const char *why)
 {
-	int fail = err == -ESTALE ? -ESTALE : -ENOTCONN;
+	int fail = err == -ESTALE ? -ESTALE : c->closing ? -ECANCELED : -ENOTCONN;
 	struct rdmacpy_op *op;
 
 	if (!c->resuming)

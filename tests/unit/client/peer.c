@@ -41,7 +41,8 @@ static struct {
 	} held[PEER_MAX_HELD];
 	unsigned int nheld;
 	atomic_uint max_held;
-	_Atomic uint64_t instance; /* the region instance OPEN_REPLY tells */
+	_Atomic uint64_t instance;  /* the region instance OPEN_REPLY tells */
+	_Atomic uint64_t addr_base; /* where the region's first byte is (OPEN_REPLY addr) */
 } P;
 
 static const uint8_t key_bytes[PEER_KEY_LEN] = "0123456789abcdef0123456789abcde";
@@ -137,7 +138,7 @@ static void answer(struct peer_qp *pq, const struct rcp_msg *req)
 		}
 		rcp_msg_init(&m, RCP_MSG_OPEN_REPLY, id);
 		m.u.open_reply.grant_id = ++P.next_grant;
-		m.u.open_reply.addr = PEER_GRANT_ADDR + req->u.open.offset;
+		m.u.open_reply.addr = atomic_load(&P.addr_base) + req->u.open.offset;
 		m.u.open_reply.length = req->u.open.length;
 		m.u.open_reply.rkey = PEER_RKEY_BASE + (uint32_t)(pq - P.qps);
 		m.u.open_reply.rights = P.cfg.rights ? P.cfg.rights : req->u.open.rights;
@@ -284,6 +285,7 @@ void peer_start(const struct peer_cfg *cfg)
 	if (cfg)
 		P.cfg = *cfg;
 	atomic_store(&P.instance, PEER_INSTANCE);
+	atomic_store(&P.addr_base, PEER_GRANT_ADDR);
 	P.running = pthread_create(&P.thread, NULL, peer_main, NULL) == 0;
 }
 
@@ -301,6 +303,12 @@ void peer_stop(void)
 void peer_set_instance(uint64_t instance)
 {
 	atomic_store(&P.instance, instance);
+}
+
+/* peer_set_addr_base -- the region is mapped elsewhere from now on (a restarted daemon) */
+void peer_set_addr_base(uint64_t base)
+{
+	atomic_store(&P.addr_base, base);
 }
 
 /* peer_client_mac_ok -- whether every AUTH carried the right client MAC */

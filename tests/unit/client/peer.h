@@ -45,6 +45,9 @@ void peer_stop(void);
 /* peer_set_instance -- OPEN_REPLY tells this region instance from now on (a recreated region) */
 void peer_set_instance(uint64_t instance);
 
+/* peer_set_addr_base -- OPEN_REPLY addresses start here from now on (default PEER_GRANT_ADDR) */
+void peer_set_addr_base(uint64_t base);
+
 /* peer_client_mac_ok -- whether every AUTH carried the right client MAC */
 bool peer_client_mac_ok(void);
 

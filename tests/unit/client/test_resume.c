@@ -10,6 +10,7 @@
 
 #define NWR   8
 #define CHUNK 4096u
+#define MOVED 0x10000000ull /* how far a restarted daemon maps the region from before */
 
 static uint8_t *buf;
 
@@ -103,6 +104,9 @@ Test(client_resume, interrupted_write__runs_again_whole_on_new_keys__one_callbac
 {
 	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
 	struct seen seen = {0};
+	struct seen later = {0};
+	struct seen flushed = {0};
+	struct rdmacpy_op *op2 = NULL;
 	struct rdmacpy_grant *g = NULL;
 	struct rdmacpy_op *op = NULL;
 	uint32_t first = 0;
@@ -111,15 +115,36 @@ Test(client_resume, interrupted_write__runs_again_whole_on_new_keys__one_callbac
 	size_t mark;
 
 	c = break_write(&seen, &g, &op, &mark);
-	for (int i = 0; i < 300 && !seen.calls; i++)
+	/* the daemon comes back with the region mapped elsewhere; meanwhile the application
+	 * queues another write and a flush of the grant */
+	peer_set_addr_base(PEER_GRANT_ADDR + MOVED);
+	rdmacpy_conn_progress(c, 0);
+	cr_assert_eq(rdmacpy_conn_status(c), RDMACPY_E_INPROGRESS, "not resuming after the break");
+	cr_assert_eq(seen.calls, 0, "the interrupted write finished during the break");
+	cr_assert_eq(rdmacpy_write_async(c, g, CHUNK, buf, CHUNK, done_cb, &later, &op2), 0);
+	cr_assert_eq(rdmacpy_grant_flush_async(g, 0, CHUNK, done_cb, &flushed, NULL), 0);
+	for (int i = 0; i < 300 && (!seen.calls || !later.calls || !flushed.calls); i++)
 		cr_assert_geq(rdmacpy_conn_progress(c, 10), 0);
 	cr_assert_eq(seen.calls, 1, "the callback ran %d times", seen.calls);
+	cr_assert_eq(later.calls, 1);
+	cr_assert_eq(later.status, 0, "%s", rdmacpy_strerror(later.status));
+	cr_assert_eq(flushed.calls, 1);
+	cr_assert_eq(flushed.status, 0, "%s", rdmacpy_strerror(flushed.status));
 	cr_assert_eq(seen.status, 0, "%s", rdmacpy_strerror(seen.status));
 	cr_assert_eq(rdmacpy_op_status(op), 0);
 	/* the first attempt's NWR WRs, then the whole transfer again (not only the lost part) */
-	cr_assert_eq(data_wrs(mark, &first, &last), 2 * NWR);
+	cr_assert_eq(data_wrs(mark, &first, &last), 2 * NWR + 1);
 	cr_assert_neq(first, last, "the re-run used the old key 0x%x", last);
-	cr_assert_eq(data_wr(mark, NWR)->remote_addr, data_wr(mark, 0)->remote_addr);
+	/* every WR after the resume on the new address: the re-run from its start, the write
+	 * queued meanwhile where its offset says */
+	for (size_t k = NWR; k < 2 * NWR + 1; k++) {
+		const struct rcp_mock_wr *w = data_wr(mark, k);
+
+		cr_assert_eq(w->rkey, last);
+		cr_assert_geq(w->remote_addr, PEER_GRANT_ADDR + MOVED);
+		cr_assert_lt(w->remote_addr, PEER_GRANT_ADDR + MOVED + NWR * CHUNK);
+	}
+	cr_assert_eq(data_wr(mark, NWR)->remote_addr, data_wr(mark, 0)->remote_addr + MOVED);
 	cr_assert_eq(peer_requests(RCP_MSG_OPEN), 2, "the grant was not opened again");
 	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
 	cr_assert_eq(ctr.reconnects, 1);
@@ -128,6 +153,7 @@ Test(client_resume, interrupted_write__runs_again_whole_on_new_keys__one_callbac
 	/* and the connection carries on */
 	cr_assert_eq(rdmacpy_write(c, g, 0, buf, CHUNK), 0);
 	rdmacpy_op_free(&op);
+	rdmacpy_op_free(&op2);
 	rdmacpy_grant_close(&g);
 	close_clean(&c);
 }
