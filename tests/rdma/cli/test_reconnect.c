@@ -58,17 +58,26 @@ static void stop(void)
 
 TestSuite(reconnect, .init = start, .fini = stop, .timeout = 400);
 
-/* put_in_background -- `rdmacpy put --reconnect` of in into region, its output and exit status
- * into files of dir */
-static void put_in_background(const char *in, const char *region)
+/* run_in_background -- `rdmacpy VERB --reconnect` with args, its output and exit status into
+ * files of dir (put.out, put.rc) */
+static void run_in_background(const char *verb, const char *args)
 {
 	int rc = th_run(out, sizeof(out),
-			"(RDMACPY_PORT=%u RDMACPY_KEY_FILE=%s timeout 300 %s put --reconnect 60000 "
-			"--timeout 5000 %s %s:%s >%s/put.out 2>&1; echo $? >%s/put.rc) "
+			"(RDMACPY_PORT=%u RDMACPY_KEY_FILE=%s timeout 300 %s %s --reconnect 60000 "
+			"--timeout 5000 %s >%s/put.out 2>&1; echo $? >%s/put.rc) "
 			"</dev/null >/dev/null 2>&1 &",
-			d.port, d.key, cli, in, th_ip(), region, dir, dir);
+			d.port, d.key, cli, verb, args, dir, dir);
 
-	cr_assert_eq(rc, 0, "cannot start the put: %s", out);
+	cr_assert_eq(rc, 0, "cannot start the %s: %s", verb, out);
+}
+
+/* put_in_background -- `rdmacpy put --reconnect` of in into region */
+static void put_in_background(const char *in, const char *region)
+{
+	char args[1000];
+
+	snprintf(args, sizeof(args), "%s %s:%s", in, th_ip(), region);
+	run_in_background("put", args);
 }
 
 /* kill_mid_put -- once the daemon has granted the put its region, and a moment later (bytes are
@@ -192,4 +201,29 @@ Test(reconnect, put__without_reconnect__daemon_killed__fails_on_the_wire)
 	rc = strstr(out, "exit=8") || strstr(out, "exit=3") || strstr(out, "exit=5");
 	cr_assert(rc, "want a transfer, connection or remote error: %s", out);
 	cr_assert(!strstr(out, "resumed"), "resumed without --reconnect: %s", out);
+}
+
+Test(reconnect, get__file_region__daemon_killed_and_restarted__bytes_verify)
+{
+	char in[400];
+	char region[400];
+	char back[400];
+	char args[1000];
+	int rc;
+
+	snprintf(in, sizeof(in), "%s/in", dir);
+	snprintf(region, sizeof(region), "%s/region.dat", dir);
+	snprintf(back, sizeof(back), "%s/back", dir);
+	cr_assert_eq(th_random_file(in, 256ull << 20, 31), 0);
+	/* the region's bytes, written into its file in place (the daemon maps it shared) */
+	rc = th_run(out, sizeof(out), "dd if=%s of=%s bs=1M conv=notrunc status=none", in, region);
+	cr_assert_eq(rc, 0, "%s", out);
+	snprintf(args, sizeof(args), "%s:f %s", th_ip(), back);
+	run_in_background("get", args);
+	kill_mid_put();
+	restart();
+	rc = put_result();
+	cr_assert_eq(rc, 0, "the get did not survive the restart (exit %d): %s", rc, out);
+	cr_assert(strstr(out, "resumed"), "no word of the resume: %s", out);
+	cr_assert(th_files_equal(in, back), "the bytes got differ from the region's");
 }
