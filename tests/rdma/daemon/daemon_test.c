@@ -426,14 +426,32 @@ Test(daemon, older_protocol_versions__still_served)
 		cr_assert_eq(r.hdr.type, RCP_MSG_STAT_REPLY);
 		/* answered in the version the client speaks */
 		cr_assert_eq(r.hdr.version, v);
-		/* a version 3 request on it is refused, not answered in a version without it */
+		/* a version 3 request on an older session is refused, not answered in a version
+		 * without it */
 		rcp_msg_init(&m, RCP_MSG_INFO, 0);
 		cr_assert_eq(tc_call(&c, &m, &r, WAIT_MS), 0);
-		cr_assert_eq(r.hdr.type, RCP_MSG_ERROR, "got %s", rcp_msg_type_name(r.hdr.type));
-		cr_assert_eq(r.u.error.code, RCP_ERR_NOTSUP);
+		if (v < 3) {
+			cr_assert_eq(r.hdr.type, RCP_MSG_ERROR, "got %s",
+				     rcp_msg_type_name(r.hdr.type));
+			cr_assert_eq(r.u.error.code, RCP_ERR_NOTSUP);
+		} else {
+			cr_assert_eq(r.hdr.type, RCP_MSG_INFO_REPLY, "version %u", v);
+		}
+		/* an OPEN_REPLY before version 4 has no instance id (it decodes as 0) */
+		cr_assert_eq(open_ok(&c, "file", 0, 4096, RCP_RIGHTS_RO).instance, 0, "v%u", v);
 		tc_close(&c);
 	}
-	/* and version 3 answers INFO with the one address this daemon serves */
+	/* version 4: every grant names its region's instance, one per region */
+	client(&c, 4096);
+	{
+		uint64_t file_id = open_ok(&c, "file", 0, 4096, RCP_RIGHTS_RO).instance;
+		uint64_t again = open_ok(&c, "file", 4096, 4096, RCP_RIGHTS_RO).instance;
+
+		cr_assert_neq(file_id, 0);
+		cr_assert_eq(again, file_id, "two grants of one region, two instances");
+	}
+	tc_close(&c);
+	/* and version 3 on answers INFO with the one address this daemon serves */
 	client(&c, 4096);
 	rcp_msg_init(&m, RCP_MSG_INFO, 0);
 	cr_assert_eq(tc_call(&c, &m, &r, WAIT_MS), 0);
