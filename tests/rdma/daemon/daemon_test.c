@@ -788,12 +788,10 @@ Test(daemon, large_write__daemon_never_wakes)
 		cr_assert_eq(tc_rdma(&c, IBV_WR_RDMA_WRITE, 0, g.addr + off, g.rkey, 16 * MiB),
 			     IBV_WC_SUCCESS);
 	after = proc_wakeups(d.pid);
-	fprintf(stderr, "large_write: 128 MiB written; rdmacpyd woke %llu times\n",
-		after - before);
+	fprintf(stderr, "large_write: 128 MiB written; rdmacpyd woke %llu times\n", after - before);
 	/* one-sided: no thread of the daemon has anything to do with these bytes (its timers
 	 * are off in these tests), so none of them is woken, however many bytes go by */
-	cr_assert_eq(after - before, 0, "rdmacpyd's threads were woken %llu times",
-		     after - before);
+	cr_assert_eq(after - before, 0, "rdmacpyd's threads were woken %llu times", after - before);
 	tc_close(&c);
 	daemon_stop();
 }
