@@ -348,7 +348,16 @@ static void on_recv_wc(struct rcp_cli_qp *q, const struct ibv_wc *wc)
 	unsigned int i = (unsigned int)(wc->wr_id & ~RCP_CLI_RECV_TAG);
 
 	if (wc->status != IBV_WC_SUCCESS || i >= RCP_CLI_RECV_N) {
-		if (!q->broken)
+		/* a receive fails only when the QP is in the error state. On a connected
+		 * session that is the connection gone (a daemon that died while nothing was
+		 * being sent shows it this way first): break it now, or resume, rather than
+		 * leave the requests waiting out their timeouts. While connecting, the connect
+		 * steps decide (an eviction is tried again). */
+		if (q->broken)
+			return;
+		if (q->conn->connected)
+			rcp_conn_fail(q->conn, -ENOTCONN, "a control receive failed");
+		else
 			rcp_qp_fail(q, -ENOTCONN);
 		return;
 	}

@@ -129,6 +129,7 @@ static void patch_queued(struct rdmacpy_conn *c, struct rcp_cli_qp *q)
 static void resume_done(struct rdmacpy_conn *c)
 {
 	struct rdmacpy_grant *g;
+	struct rdmacpy_op *next;
 	struct rdmacpy_op *op;
 	unsigned int reruns = 0;
 	unsigned int i;
@@ -146,9 +147,16 @@ static void resume_done(struct rdmacpy_conn *c)
 	}
 	for (i = 0; i < c->nqp; i++)
 		patch_queued(c, &c->qp[i]);
-	for (op = c->active_head; op; op = op->next) {
-		if (op->kind != RCP_OP_XFER || op->err)
+	for (op = c->active_head; op; op = next) {
+		next = op->next;
+		if (op->kind != RCP_OP_XFER)
 			continue;
+		if (op->err) {
+			/* failed before the break: it ends as it is */
+			op->rerun = false;
+			rcp_op_check_finish(op);
+			continue;
+		}
 		if (op->rerun)
 			reruns++;
 		ret = rcp_xfer_replan(op);

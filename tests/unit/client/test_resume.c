@@ -228,3 +228,52 @@ Test(client_resume, backoff__bounded_exponential_jittered)
 		prev = step;
 	}
 }
+
+/* idle_conn -- a connection that moved a few bytes (so its CQ is known) and then sits idle */
+static struct rdmacpy_conn *idle_conn(uint32_t reconnect_ms, struct ibv_cq **cq)
+{
+	struct rdmacpy_conn_opts o;
+	struct rdmacpy_grant *g = NULL;
+	struct rdmacpy_conn *c;
+	size_t mark;
+
+	test_opts(&o);
+	o.moderation = RDMACPY_MOD_EVENT;
+	o.reconnect_ms = reconnect_ms;
+	c = connect_ok(&o);
+	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, CHUNK, RDMACPY_RIGHTS_RW, &g), 0);
+	mark = rcp_mock_sent_count();
+	cr_assert_eq(rdmacpy_write(c, g, 0, buf, CHUNK), 0);
+	*cq = data_wr(mark, 0)->qp->send_cq;
+	return c;
+}
+
+Test(client_resume, idle_connection__receive_flushed__resumes_and_serves)
+{
+	struct rdmacpy_stats st = {.size = sizeof(st)};
+	struct ibv_cq *cq;
+	struct rdmacpy_conn *c = idle_conn(3000, &cq);
+
+	/* the daemon died while nothing was being sent: only a control receive says so */
+	rcp_mock_push_wc_err(cq, RCP_CLI_RECV_TAG | 0, IBV_WC_WR_FLUSH_ERR);
+	rdmacpy_conn_progress(c, 0);
+	cr_assert_eq(rdmacpy_conn_status(c), RDMACPY_E_INPROGRESS, "the break went unnoticed");
+	/* a request meanwhile waits for the resume and is answered on the new session */
+	cr_assert_eq(rdmacpy_daemon_stat(c, &st), 0);
+	cr_assert_eq(rdmacpy_conn_status(c), 0);
+	cr_assert_eq(peer_requests(RCP_MSG_OPEN), 2, "the grant was not opened again");
+	close_clean(&c);
+}
+
+Test(client_resume, idle_connection__receive_flushed__without_reconnect__broken_at_once)
+{
+	struct rdmacpy_stats st = {.size = sizeof(st)};
+	struct ibv_cq *cq;
+	struct rdmacpy_conn *c = idle_conn(0, &cq);
+
+	rcp_mock_push_wc_err(cq, RCP_CLI_RECV_TAG | 0, IBV_WC_WR_FLUSH_ERR);
+	rdmacpy_conn_progress(c, 0);
+	cr_assert_eq(rdmacpy_conn_status(c), RDMACPY_E_BROKEN);
+	cr_assert_eq(rdmacpy_daemon_stat(c, &st), RDMACPY_E_BROKEN);
+	close_clean(&c);
+}
