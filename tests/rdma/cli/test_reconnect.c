@@ -16,7 +16,7 @@
 /* Exit codes documented in rdmacpy(1). */
 #define EXIT_STALE 9
 
-#define PUT_BYTES "256M"
+#define PUT_BYTES "128M"
 
 static struct th_daemon d;  /* the first daemon, killed mid-put */
 static struct th_daemon d2; /* the same port, key and files, started again */
@@ -139,7 +139,7 @@ Test(reconnect, put__file_region__daemon_killed_and_restarted__put_completes_byt
 	snprintf(in, sizeof(in), "%s/in", dir);
 	snprintf(region, sizeof(region), "%s/region.dat", dir);
 	snprintf(back, sizeof(back), "%s/back", dir);
-	cr_assert_eq(th_random_file(in, 256ull << 20, 17), 0);
+	cr_assert_eq(th_random_file(in, 128ull << 20, 17), 0);
 	put_in_background(in, "f");
 	kill_mid_put();
 	/* the kill came mid-put: the file does not hold the input yet */
@@ -162,7 +162,7 @@ Test(reconnect, put__anonymous_region__daemon_restarted__refused_as_recreated)
 	int rc;
 
 	snprintf(in, sizeof(in), "%s/in", dir);
-	cr_assert_eq(th_random_file(in, 256ull << 20, 23), 0);
+	cr_assert_eq(th_random_file(in, 128ull << 20, 23), 0);
 	put_in_background(in, "a");
 	kill_mid_put();
 	restart();
@@ -185,7 +185,7 @@ Test(reconnect, put__without_reconnect__daemon_killed__fails_on_the_wire)
 
 	/* the same break without --reconnect is a transfer failure, as before */
 	snprintf(in, sizeof(in), "%s/in", dir);
-	cr_assert_eq(th_random_file(in, 256ull << 20, 29), 0);
+	cr_assert_eq(th_random_file(in, 128ull << 20, 29), 0);
 	snprintf(
 		args, sizeof(args),
 		"(for i in $(seq 1200); do grep -q \": grant \" %s && break; sleep 0.05; done; "
@@ -214,7 +214,7 @@ Test(reconnect, get__file_region__daemon_killed_and_restarted__bytes_verify)
 	snprintf(in, sizeof(in), "%s/in", dir);
 	snprintf(region, sizeof(region), "%s/region.dat", dir);
 	snprintf(back, sizeof(back), "%s/back", dir);
-	cr_assert_eq(th_random_file(in, 256ull << 20, 31), 0);
+	cr_assert_eq(th_random_file(in, 128ull << 20, 31), 0);
 	/* the region's bytes, written into its file in place (the daemon maps it shared) */
 	rc = th_run(out, sizeof(out), "dd if=%s of=%s bs=1M conv=notrunc status=none", in, region);
 	cr_assert_eq(rc, 0, "%s", out);
