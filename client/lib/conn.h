@@ -83,9 +83,8 @@ struct rdmacpy_conn {
 	bool reconnecting;    /* the connect steps run again (connect.c), for the resume */
 	bool resume_given_up; /* the bound passed or the region changed: breaks are final */
 	uint64_t resume_deadline_ns;
-	unsigned int access_resumes;  /* resumes for remote access errors since a transfer ended */
-	unsigned int reopening;	      /* grants whose OPEN again is not answered yet */
-	unsigned int reopening_total; /* grants the resume opens again */
+	unsigned int access_resumes; /* resumes for remote access errors since a transfer ended */
+	unsigned int reopening;	     /* grants whose OPEN again is not answered yet */
 	struct rcp_rcache cache;
 	/* the registration of an express transfer that timed out and never came back: the
 	 * device may still use it, so it is released only at close (as a detached op's are) */
@@ -239,6 +238,9 @@ int rcp_mem_adopt(struct rdmacpy_conn *c, struct ibv_mr *mr, struct rdmacpy_mem 
  * is one reconnecting may cure, start resuming and return true (nothing fails); false: fail
  * as usual */
 bool rcp_resume_begin(struct rdmacpy_conn *c, int err, const char *why);
+
+/* rcp_resume_due -- a resume's next step waits for no event: the engine must not sleep */
+bool rcp_resume_due(const struct rdmacpy_conn *c);
 
 /* rcp_resume_service -- the steps of a resume that wait for nothing: the old queue pairs go,
  * connecting starts again */

@@ -97,7 +97,7 @@ static uint64_t next_deadline(const struct rdmacpy_conn *c)
 	if (c->done_head)
 		return 0;
 	/* a resume's next step (the old QPs go) waits for no event */
-	if (c->resuming && !c->reconnecting && !c->connected)
+	if (rcp_resume_due(c))
 		return 0;
 
 	for (i = 0; i < c->nqp; i++) {

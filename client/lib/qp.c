@@ -609,6 +609,17 @@ bool rcp_qp_prepare_sleep(struct rcp_cli_qp *q)
 	return true;
 }
 
+/* reap -- retire every slot still out, in order, as cancelled */
+static void reap(struct rcp_cli_qp *q)
+{
+	while (q->sq_tail != q->sq_head) {
+		struct rcp_cli_slot *s = &q->ring[q->sq_tail % q->sq_depth];
+
+		q->sq_tail++;
+		retire_slot(q, s, true, -ECANCELED);
+	}
+}
+
 /*
  * rcp_qp_reap_broken -- retire the slots of a failed QP that no completion will ever retire.
  *
@@ -620,26 +631,19 @@ bool rcp_qp_prepare_sleep(struct rcp_cli_qp *q)
  */
 void rcp_qp_reap_broken(struct rcp_cli_qp *q)
 {
-	while (q->broken && !q->sig_outstanding && q->sq_tail != q->sq_head) {
-		struct rcp_cli_slot *s = &q->ring[q->sq_tail % q->sq_depth];
-
-		q->sq_tail++;
-		retire_slot(q, s, true, -ECANCELED);
-	}
-	if (q->broken)
-		q->unsig_run = 0;
+	if (!q->broken)
+		return;
+	if (!q->sig_outstanding)
+		reap(q);
+	q->unsig_run = 0;
 }
 
 /* rcp_qp_reap_all -- retire every slot still out (the QP is being destroyed: no completion
  * will come for any of them) */
 void rcp_qp_reap_all(struct rcp_cli_qp *q)
 {
-	while (q->ring && q->sq_tail != q->sq_head) {
-		struct rcp_cli_slot *s = &q->ring[q->sq_tail % q->sq_depth];
-
-		q->sq_tail++;
-		retire_slot(q, s, true, -ECANCELED);
-	}
+	if (q->ring)
+		reap(q);
 	q->sig_outstanding = 0;
 	q->unsig_run = 0;
 }

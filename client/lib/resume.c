@@ -79,10 +79,16 @@ bool rcp_resume_begin(struct rdmacpy_conn *c, int err, const char *why)
 	return true;
 }
 
+/* rcp_resume_due -- step 2 is next: resuming, neither connecting again nor reopening yet */
+bool rcp_resume_due(const struct rdmacpy_conn *c)
+{
+	return c->resuming && !c->reconnecting && !c->connected;
+}
+
 /* rcp_resume_service -- step 2, outside any poll: the old QPs go, connecting starts again */
 void rcp_resume_service(struct rdmacpy_conn *c)
 {
-	if (!c->resuming || c->reconnecting || c->connected)
+	if (!rcp_resume_due(c))
 		return;
 	if (rcp_now_ns() >= c->resume_deadline_ns) {
 		give_up(c, -ENOTCONN, NULL);
@@ -132,11 +138,13 @@ static void resume_done(struct rdmacpy_conn *c)
 	struct rdmacpy_op *next;
 	struct rdmacpy_op *op;
 	unsigned int reruns = 0;
+	unsigned int grants = 0;
 	unsigned int i;
 	int ret;
 
 	c->resuming = false;
 	for (g = c->grants; g; g = g->next) {
+		grants++;
 		g->prev_addr = g->q[0].addr;
 		for (i = 0; i < c->nqp; i++) {
 			g->q[i].prev_id = g->q[i].id;
@@ -168,7 +176,7 @@ static void resume_done(struct rdmacpy_conn *c)
 	rcp_warn(&c->log,
 		 "connection to %s:%u resumed: %u grant(s) opened again, %u transfer(s) run "
 		 "again",
-		 c->host, c->port, c->reopening_total, reruns);
+		 c->host, c->port, grants, reruns);
 	for (i = 0; i < c->nqp; i++)
 		rcp_ctrl_pump(&c->qp[i]);
 }
@@ -270,7 +278,6 @@ void rcp_resume_connected(struct rdmacpy_conn *c, int err)
 		return;
 	}
 	c->reopening = 0;
-	c->reopening_total = 0;
 	for (g = c->grants; g; g = g->next) {
 		err = reopen(c, g);
 		if (err) {
@@ -278,7 +285,6 @@ void rcp_resume_connected(struct rdmacpy_conn *c, int err)
 			return;
 		}
 		c->reopening++;
-		c->reopening_total++;
 	}
 	if (!c->reopening) {
 		resume_done(c);

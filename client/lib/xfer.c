@@ -407,13 +407,12 @@ static int run_sync(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum 
 		    int nranges)
 {
 	struct rdmacpy_op *op = NULL;
-	uint64_t resumes = 0;
+	uint64_t resumes = c ? c->ctr.reconnects : 0;
 	int ret;
 
 	ret = xfer_submit(c, g, dir, iov, iovcnt, ranges, nranges, NULL, NULL, &op, true);
 	if (ret)
 		return ret;
-	rcp_resume_wait_more(c, &resumes);
 	/* a resume (bounded by reconnect_ms) gives the transfer another round */
 	do
 		ret = rcp_engine_wait(c, rcp_op_finished, op, c->opts.timeout_ms);
