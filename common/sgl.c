@@ -108,6 +108,7 @@ static void rewind_cursor(struct rcp_sgl_cursor *c)
 	c->r_addr = 0;
 	c->r_left = 0;
 	c->left = c->total;
+	c->pos = 0;
 }
 
 /* skip -- advance both sides of a cursor by off bytes without planning them */
@@ -131,6 +132,7 @@ static int skip(struct rcp_sgl_cursor *c, uint64_t off)
 		c->r_left -= take;
 	}
 	c->left -= off;
+	c->pos += off;
 	return 0;
 }
 
@@ -218,6 +220,7 @@ int rcp_sgl_next(struct rcp_sgl_cursor *c, struct rcp_sgl_wr *out)
 	c->r_addr += len;
 	c->r_left -= len;
 	c->left -= len;
+	c->pos += len;
 	return 1;
 }
 
@@ -301,6 +304,25 @@ int rcp_sgl_stripe(const struct rcp_sgl_cursor *plan, unsigned int nparts, unsig
 	if (ret)
 		return ret;
 	t.left = end - start;
+	*out = t;
+	return 0;
+}
+
+/* rcp_sgl_range -- a cursor over bytes [start, start + len) of plan's transfer */
+int rcp_sgl_range(const struct rcp_sgl_cursor *plan, uint64_t start, uint64_t len,
+		  struct rcp_sgl_cursor *out)
+{
+	struct rcp_sgl_cursor t;
+	int ret;
+
+	if (!plan || !out || start > plan->total || len > plan->total - start)
+		return -EINVAL;
+	t = *plan;
+	rewind_cursor(&t);
+	ret = skip(&t, start);
+	if (ret)
+		return ret;
+	t.left = len;
 	*out = t;
 	return 0;
 }

@@ -83,13 +83,15 @@ struct rcp_sgl_limits {
 
 /*
  * The plan's iteration state. Fields are private to sgl.c, except that `left` (bytes this
- * cursor has not yet planned) may be read.
+ * cursor has not yet planned) and `pos` (where in the transfer's byte stream its next WR
+ * starts) may be read.
  */
 struct rcp_sgl_cursor {
 	const struct rcp_sgl_local *local;
 	const struct rcp_sgl_remote *remote;
 	uint64_t total; /* bytes in the whole transfer */
 	uint64_t left;	/* bytes this cursor still has to plan */
+	uint64_t pos;	/* offset of the next planned byte in the transfer's stream */
 	uint64_t l_addr;
 	uint64_t l_left; /* bytes left in the current merged local segment */
 	uint64_t r_addr;
@@ -163,5 +165,16 @@ int rcp_sgl_count(const struct rcp_sgl_cursor *c, uint64_t *nwr);
  */
 int rcp_sgl_stripe(const struct rcp_sgl_cursor *plan, unsigned int nparts, unsigned int part,
 		   struct rcp_sgl_cursor *out);
+
+/*
+ * rcp_sgl_range -- a cursor over bytes [start, start + len) of plan's transfer: the part of a
+ * transfer that has to be planned again (work requests a failed queue pair did not finish go
+ * out again on another). WRs are cut as in the whole plan, from start on.
+ *
+ * ERRORS
+ * -EINVAL	plan or out NULL; the range is not inside the transfer; the arrays changed
+ */
+int rcp_sgl_range(const struct rcp_sgl_cursor *plan, uint64_t start, uint64_t len,
+		  struct rcp_sgl_cursor *out);
 
 #endif /* RDMACPY_COMMON_SGL_H */

@@ -60,6 +60,8 @@ extern "C" {
 #define RDMACPY_NAME_MAX     64 /* region name, including the NUL */
 #define RDMACPY_CHECKSUM_LEN 32 /* BLAKE2b-256 digest */
 #define RDMACPY_MAX_QP	     16 /* queue pairs per connection */
+#define RDMACPY_MAX_RAILS    8	/* rails per connection */
+#define RDMACPY_RAILS_ALL    UINT32_MAX /* rdmacpy_conn_opts.rails: every address the daemon has */
 
 /* Error codes: 0 is success, the rest negative and far outside errno's range. */
 #define RDMACPY_E_BASE (-100000)
@@ -99,9 +101,10 @@ enum rdmacpy_error {
 	RDMACPY_E_CANCELED = RDMACPY_E_BASE - 30,   /* the connection was closed under it */
 	RDMACPY_E_AMBIGUOUS = RDMACPY_E_BASE - 31,  /* directory: several nodes serve that name */
 	RDMACPY_E_STALE = RDMACPY_E_BASE - 32,	    /* reconnecting: the region was recreated */
+	RDMACPY_E_NO_RAIL = RDMACPY_E_BASE - 33,    /* every rail of the connection is down */
 };
 #define RDMACPY_E_FIRST RDMACPY_E_INVAL
-#define RDMACPY_E_LAST	RDMACPY_E_STALE
+#define RDMACPY_E_LAST	RDMACPY_E_NO_RAIL
 
 /*
  * Completion moderation: how often the application's thread is woken. Where the device has
@@ -197,6 +200,17 @@ struct rdmacpy_conn_opts {
 	 * safe to run twice), and so do transfers and requests on a connection that failed for
 	 * another reason (a remote access error, a request that timed out). */
 	uint32_t reconnect_ms;
+	/* 0 or 1 (default): one rail, to the address given. N > 1 (or RDMACPY_RAILS_ALL): once
+	 * connected, the library learns every address the daemon serves on (one per RDMA port)
+	 * and opens nqp queue pairs to each, up to N rails (RDMACPY_MAX_RAILS, and
+	 * RDMACPY_MAX_QP queue pairs in all), each from the local port the route to it leaves
+	 * through; a rail that cannot connect is skipped (the log says why). A grant then holds
+	 * a memory window per queue pair. Large transfers are striped over the rails by their
+	 * ports' rates, corrected by the rate each rail achieves; small ones go to one rail in
+	 * turn. A rail that fails (a completion error, a disconnect) is taken out: its
+	 * unfinished work requests run again on the rails left, and it reconnects in the
+	 * background and rejoins. Work fails only when no rail is left (RDMACPY_E_NO_RAIL). */
+	uint32_t rails;
 };
 
 /* One region as rdmacpy_region_list reports it. */
@@ -277,6 +291,11 @@ struct rdmacpy_counters {
 	bool hw_moderation;	   /* the device moderates completions (ibv_modify_cq) */
 	uint64_t reconnects;	   /* breaks the connection recovered from (reconnect_ms) */
 	uint64_t reruns;	   /* transfers and requests re-run after a reconnect */
+	uint32_t rails;		   /* rails of the connection (opts.rails; those that connected) */
+	uint32_t rails_up;	   /* of which taking work now */
+	uint64_t failovers;	   /* rails taken out after a failure */
+	uint64_t wrs_reissued;	   /* work requests run again on another rail */
+	uint64_t rejoins;	   /* rails that came back after a failover */
 };
 
 /* ---- errors ---- */

@@ -193,10 +193,11 @@ static int conn_new(const char *host, uint16_t port, const struct rdmacpy_conn_o
 	if (ret)
 		return ret;
 	c->nqp = c->opts.nqp;
-	c->qp = calloc(c->nqp, sizeof(*c->qp));
+	rcp_rails_init(c);
+	c->qp = calloc(c->qp_cap, sizeof(*c->qp));
 	if (!c->qp)
 		return -ENOMEM;
-	for (i = 0; i < c->nqp; i++) {
+	for (i = 0; i < c->qp_cap; i++) {
 		c->qp[i].conn = c;
 		c->qp[i].idx = i;
 		c->qp[i].version = RCP_PROTO_VERSION;
@@ -237,7 +238,7 @@ int rcp_conn_open_ext(const char *host, uint16_t port, const struct rdmacpy_conn
 	if (ret)
 		goto err_close;
 	if (ext && ext->pd)
-		c->pd = ext->pd;
+		c->ext_pd = ext->pd;
 	cop = rcp_op_new(c, RCP_OP_CONNECT, RCP_CTX_CONNECT, cb, ctx);
 	if (!cop) {
 		ret = -ENOMEM;
@@ -321,6 +322,7 @@ int rdmacpy_conn_fd(const struct rdmacpy_conn *c)
 int rdmacpy_conn_counters(const struct rdmacpy_conn *c, struct rdmacpy_counters *out)
 {
 	struct rdmacpy_counters all;
+	unsigned int i;
 	size_t size;
 
 	if (!c || !out || out->size < offsetof(struct rdmacpy_counters, wrs_posted))
@@ -328,10 +330,16 @@ int rdmacpy_conn_counters(const struct rdmacpy_conn *c, struct rdmacpy_counters 
 	size = out->size < sizeof(all) ? out->size : sizeof(all);
 	all = c->ctr;
 	all.size = out->size;
-	all.cache_hits = c->cache.hits;
-	all.cache_misses = c->cache.misses;
-	all.cache_evictions = c->cache.evictions;
-	all.hw_moderation = c->hw_mod;
+	all.cache_hits = 0;
+	all.cache_misses = 0;
+	all.cache_evictions = 0;
+	for (i = 0; i < c->ndev; i++) {
+		all.cache_hits += c->dev[i].cache.hits;
+		all.cache_misses += c->dev[i].cache.misses;
+		all.cache_evictions += c->dev[i].cache.evictions;
+	}
+	all.hw_moderation = c->ndev && c->dev[0].hw_mod;
+	rcp_rails_counters(c, &all);
 	memcpy(out, &all, size);
 	return 0;
 }
@@ -405,7 +413,7 @@ void rdmacpy_conn_close(struct rdmacpy_conn **cp)
 	cancel_active(c);
 	rcp_conn_fail(c, -ECANCELED, "closed");
 	/* let flushed completions retire what was in flight, so no buffer is in use */
-	if (c->cc)
+	if (c->ndev)
 		rcp_engine_wait(c, all_retired, c, CLOSE_GRACE_MS);
 	rcp_ops_abort(c, -ECANCELED);
 	if (c->ch)
@@ -421,19 +429,23 @@ void rdmacpy_conn_close(struct rdmacpy_conn **cp)
 
 		rdmacpy_mem_dereg(&m);
 	}
-	if (c->cache.pd && rcp_rcache_fini(&c->cache))
-		rcp_warn(&c->log, "registrations still held at close");
 	if (c->express_held)
-		rcp_rcache_put(&c->cache, &c->express_held);
+		rcp_rcache_put(&c->dev[0].cache, &c->express_held);
 	for (i = 0; i < c->nqp; i++) {
 		rcp_ctrl_fail_all(&c->qp[i], -ECANCELED);
 		rcp_qp_teardown(&c->qp[i]);
 	}
-	rcp_vb_dereg_mr(&c->ctrl_mr);
+	for (i = 0; i < c->ndev; i++) {
+		struct rcp_cli_dev *d = &c->dev[i];
+
+		if (d->cache.pd && rcp_rcache_fini(&d->cache))
+			rcp_warn(&c->log, "registrations still held at close");
+		rcp_vb_dereg_mr(&d->ctrl_mr);
+		if (d->own_pd)
+			rcp_vb_dealloc_pd(&d->pd);
+		rcp_vb_destroy_comp_channel(&d->cc);
+	}
 	free(c->ctrl_mem);
-	if (c->own_pd)
-		rcp_vb_dealloc_pd(&c->pd);
-	rcp_vb_destroy_comp_channel(&c->cc);
 	rcp_vb_destroy_event_channel(&c->ch);
 	if (c->timerfd >= 0)
 		close(c->timerfd);

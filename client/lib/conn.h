@@ -38,6 +38,46 @@ struct rcp_conn_ext {
 	struct ibv_pd *pd;
 };
 
+/* One local RDMA device the connection's queue pairs use: what verbs keeps per device. A
+ * connection with rails on several ports of several NICs has one of these per NIC. */
+struct rcp_cli_dev {
+	struct ibv_context *verbs;
+	struct ibv_pd *pd;
+	bool own_pd; /* false: the pd came from rcp_conn_ext */
+	struct ibv_comp_channel *cc;
+	struct ibv_mr *ctrl_mr; /* the connection's control buffers, registered here */
+	struct rcp_vb_caps caps;
+	bool hw_mod;	   /* every CQ on it takes hardware moderation */
+	bool hw_mod_known; /* hw_mod was probed on a first CQ */
+	struct rcp_rcache cache;
+};
+
+#define RCP_DEVS_MAX RDMACPY_MAX_RAILS
+
+/* One rail: a daemon address and the local port the route to it leaves through, with queue
+ * pairs [first, first + n) of its own (rails.c) */
+struct rcp_rail {
+	struct sockaddr_storage dst;
+	char name[64]; /* the daemon's address, for logs */
+	unsigned int first;
+	unsigned int n;
+	struct rcp_cli_dev *dev; /* once its first QP resolved */
+	uint8_t port_num;
+	uint32_t rate_mbps; /* the local port's active rate (speed x width); 0 unknown */
+	bool skipped;	    /* could not connect when the connection opened: never used */
+	bool down;	    /* failed: out of the striping until it rejoins */
+	bool rejoining;	    /* its QPs connect again in the background */
+	unsigned int reopening; /* rejoining: grants whose OPEN is not answered yet */
+	unsigned int pause_ms;	/* backoff step between rejoin attempts */
+	uint64_t retry_at_ns;	/* down: when to try connecting again */
+	uint64_t attempt_deadline_ns; /* rejoining: an attempt that takes longer is given up */
+	/* what it achieved: bytes its retired WRs moved while it had work out */
+	uint64_t bytes_done;
+	uint64_t busy_ns;
+	uint64_t busy_since_ns; /* 0: nothing out */
+	double measured;	/* bytes per ns, smoothed; 0 until measured */
+};
+
 struct rdmacpy_conn {
 	struct rcp_log log;
 	struct rdmacpy_conn_opts opts;
@@ -51,20 +91,25 @@ struct rdmacpy_conn {
 	struct sockaddr_storage dst;
 	struct sockaddr_storage src; /* opts.device's address, when one was asked for */
 	bool have_src;
-	/* the device */
+	/* the devices: dev[0] is the first rail's */
 	struct rdma_event_channel *ch;
-	struct ibv_context *verbs;
-	struct ibv_comp_channel *cc;
-	struct ibv_pd *pd;
-	bool own_pd; /* false: the pd came from rcp_conn_ext */
-	struct ibv_mr *ctrl_mr;
-	uint8_t *ctrl_mem;
+	struct rcp_cli_dev dev[RCP_DEVS_MAX];
+	unsigned int ndev;
+	struct ibv_pd *ext_pd; /* rcp_conn_ext's pd, for the device it belongs to */
+	uint8_t *ctrl_mem;     /* control buffers of every QP the connection may have */
 	size_t ctrl_len;
-	struct rcp_vb_caps caps;
-	bool hw_mod;
-	/* queue pairs */
+	/* rails: rail 0 is the address the connection was opened with */
+	struct rcp_rail rails[RDMACPY_MAX_RAILS];
+	unsigned int nrails;
+	unsigned int want_rails; /* opts.rails, at least 1 */
+	bool rails_asked;	 /* the daemon's addresses were asked for (INFO) */
+	bool rails_known;	 /* and answered (or one rail it is) */
+	uint64_t grant_serial;	 /* the last grant's serial */
+	unsigned int next_rail;	 /* round-robin for small transfers */
+	/* queue pairs: rail r's are [rails[r].first, + rails[r].n) */
 	unsigned int nqp;
-	struct rcp_cli_qp *qp;	     /* nqp entries */
+	unsigned int qp_cap;
+	struct rcp_cli_qp *qp;	     /* qp_cap entries, nqp in use */
 	unsigned int notify_pending; /* QPs with notify_pending: 0 means no event can come */
 	/* the one fd: epoll over the channels and a timer */
 	int epfd;
@@ -85,7 +130,6 @@ struct rdmacpy_conn {
 	uint64_t resume_deadline_ns;
 	unsigned int access_resumes; /* resumes for remote access errors since a transfer ended */
 	unsigned int reopening;	     /* grants whose OPEN again is not answered yet */
-	struct rcp_rcache cache;
 	/* the registration of an express transfer that timed out and never came back: the
 	 * device may still use it, so it is released only at close (as a detached op's are) */
 	struct rcp_rcache_ent *express_held;
@@ -127,13 +171,14 @@ struct rdmacpy_grant {
 	uint64_t offset;
 	uint64_t instance;  /* the region's instance id when it was opened; 0: not told */
 	uint64_t prev_addr; /* q[0].addr before the last reconnect (transfers are moved) */
+	uint64_t serial;    /* names it to requests that outlive it (a rail's reopen) */
 	struct rdmacpy_grant *next;
 	struct rdmacpy_grant_qp q[]; /* conn->nqp entries */
 };
 
 struct rdmacpy_mem {
 	struct rdmacpy_conn *conn;
-	struct ibv_mr *mr;
+	struct ibv_mr *mr[RCP_DEVS_MAX]; /* one registration per device of the connection */
 	bool own_mr; /* false: adopted (rcp_mem_adopt), not deregistered here */
 	uint64_t addr;
 	uint64_t len;
@@ -189,6 +234,16 @@ void rcp_connect_closing(struct rdmacpy_conn *c);
  * c->connect_deadline_ns; the end is told to rcp_resume_connected */
 void rcp_connect_again(struct rdmacpy_conn *c);
 
+/* rcp_connect_qp_start -- an attempt of q: a fresh id, resolving its rail's address */
+void rcp_connect_qp_start(struct rcp_cli_qp *q);
+
+/* rcp_connect_qp_reset -- q down and idle (its own requests dropped), for another attempt */
+void rcp_connect_qp_reset(struct rcp_cli_qp *q);
+
+/* rcp_connect_check_ready -- connecting ends when the first rail is ready and the others are
+ * ready or skipped */
+void rcp_connect_check_ready(struct rdmacpy_conn *c);
+
 /* rcp_backoff_pause -- the pause before the next attempt, in ms: *step jittered to [step/2,
  * 3*step/2), then *step doubled up to max_ms (a first call with *step 0 starts at min_ms) */
 unsigned int rcp_backoff_pause(unsigned int *step, unsigned int min_ms, unsigned int max_ms);
@@ -216,17 +271,24 @@ int rcp_engine_next_timeout(const struct rdmacpy_conn *c);
 /* rcp_xfer_pump -- post queued transfer work on every ready QP while slots are free */
 void rcp_xfer_pump(struct rdmacpy_conn *c);
 
+/* rcp_xfer_redo -- bytes [off, off + len) of op's stream are planned again, on the QPs of the
+ * rails that are up. 0 or -ENOMEM */
+int rcp_xfer_redo(struct rdmacpy_op *op, uint64_t off, uint64_t len);
+
+/* rcp_xfer_planned -- nothing of op is left to post (stripes and ranges to redo) */
+bool rcp_xfer_planned(const struct rdmacpy_op *op);
+
 /* rcp_xfer_replan -- after a reconnect: op's remote addresses follow its grant's new ones and
  * the whole transfer is planned again (its WRs all retired). 0 or -errno */
 int rcp_xfer_replan(struct rdmacpy_op *op);
 
 /* ---- mem.c ---- */
 
-/* rcp_mem_lkey -- the lkey for [addr, addr + len): an application registration, else the
- * registration cache (*held is then the entry to rcp_rcache_put once the device is done;
- * otherwise NULL). dest: the device writes into the buffer. 0 or -errno */
-int rcp_mem_lkey(struct rdmacpy_conn *c, uint64_t addr, uint64_t len, bool dest, uint32_t *lkey,
-		 struct rcp_rcache_ent **held);
+/* rcp_mem_lkey -- the lkey on device d for [addr, addr + len): an application registration,
+ * else d's registration cache (*held is then the entry to rcp_rcache_put once the device is
+ * done; otherwise NULL). dest: the device writes into the buffer. 0 or -errno */
+int rcp_mem_lkey(struct rdmacpy_conn *c, unsigned int d, uint64_t addr, uint64_t len, bool dest,
+		 uint32_t *lkey, struct rcp_rcache_ent **held);
 
 /* rcp_mem_adopt -- use mr (registered by the caller on the connection's PD) for transfers from
  * or into its memory; the caller keeps it and deregisters it after the connection is closed */
@@ -252,6 +314,73 @@ void rcp_resume_connected(struct rdmacpy_conn *c, int err);
 /* rcp_resume_wait_more -- a synchronous wait ran out while a resume ran or after one ended
  * (*seen: the reconnects it knew of): true to wait another round */
 bool rcp_resume_wait_more(const struct rdmacpy_conn *c, uint64_t *seen);
+
+/* ---- rails.c ---- */
+
+/* rcp_rails_init -- one rail, to the address the connection opens with; qp_cap for the rest */
+void rcp_rails_init(struct rdmacpy_conn *c);
+
+/* rcp_rail_usable -- rail r takes work: connected, authenticated, grants open */
+bool rcp_rail_usable(const struct rdmacpy_conn *c, unsigned int r);
+
+/* rcp_rails_up -- rails taking work */
+unsigned int rcp_rails_up(const struct rdmacpy_conn *c);
+
+/* rcp_rail_resolved -- q's address resolved: its rail learns its local device, port, rate */
+void rcp_rail_resolved(struct rcp_cli_qp *q);
+
+/* rcp_rails_known -- every rail is added (INFO asked and answered when more are wanted);
+ * false while the daemon's answer is awaited */
+bool rcp_rails_known(struct rdmacpy_conn *c);
+
+/* rcp_rail_settled -- rail r is ready, skipped or down: connecting does not wait for it */
+bool rcp_rail_settled(const struct rdmacpy_conn *c, unsigned int r);
+
+/* rcp_rail_attempt_failed -- an attempt of q failed (err, why): a rail other than the first is
+ * skipped while connecting, a rejoining one tried again later (true); false: as one rail */
+bool rcp_rail_attempt_failed(struct rcp_cli_qp *q, int err, const char *why);
+
+/* rcp_rail_fail -- q's rail failed: taken out while another is up (true); false: the connection
+ * breaks or resumes as with one rail */
+bool rcp_rail_fail(struct rcp_cli_qp *q, int err, const char *why);
+
+/* rcp_rail_lost_wr -- a transfer WR of q came back failed; on a failed rail its bytes run again
+ * on another (true) */
+bool rcp_rail_lost_wr(struct rcp_cli_qp *q, struct rdmacpy_op *op, uint64_t off, uint32_t len);
+
+/* rcp_rail_qp_ready -- a QP of a rejoining rail authenticated */
+void rcp_rail_qp_ready(struct rcp_cli_qp *q);
+
+/* rcp_rails_service -- rejoin attempts due, rails that did not connect in time */
+void rcp_rails_service(struct rdmacpy_conn *c, uint64_t now);
+
+/* rcp_rails_deadline -- the next time a rail needs a look; UINT64_MAX none */
+uint64_t rcp_rails_deadline(const struct rdmacpy_conn *c);
+
+/* rcp_rails_resumed -- a resume connected rail 0 again; the other rails rejoin by themselves */
+void rcp_rails_resumed(struct rdmacpy_conn *c);
+
+/* rcp_stripe_split -- units in proportion to w[0..n) into out (the sum is units; a weight of 0
+ * or less gets none) */
+void rcp_stripe_split(uint64_t units, const double *w, unsigned int n, uint64_t *out);
+
+/* rcp_rails_weights -- each rail's striping weight now (0: not up) into w[0..nrails) */
+void rcp_rails_weights(const struct rdmacpy_conn *c, double *w);
+
+/* rcp_rail_pick -- the rail the next small transfer goes to (in turn) */
+unsigned int rcp_rail_pick(struct rdmacpy_conn *c);
+
+/* rcp_rails_stripe_min -- transfers smaller than this go whole to one rail */
+uint64_t rcp_rails_stripe_min(void);
+
+/* rcp_rail_posted -- a transfer WR went out on q at now (the rail's busy time) */
+void rcp_rail_posted(struct rcp_cli_qp *q, uint64_t now);
+
+/* rcp_rail_retired -- a transfer WR of len bytes on q finished well (the rail's measure) */
+void rcp_rail_retired(struct rcp_cli_qp *q, uint32_t len);
+
+/* rcp_rails_counters -- rails and rails_up into the counters */
+void rcp_rails_counters(const struct rdmacpy_conn *c, struct rdmacpy_counters *all);
 
 /* ---- express.c ---- */
 

@@ -26,7 +26,6 @@
 #define PAUSE_MIN_MS 10
 #define PAUSE_MAX_MS 500
 
-static void qp_start(struct rcp_cli_qp *q);
 
 /* connecting -- the connect steps run: the first connect (its op) or a resume's */
 static bool connecting(const struct rdmacpy_conn *c)
@@ -64,24 +63,35 @@ static void connect_fail(struct rdmacpy_conn *c, int err, const char *why)
 	rcp_conn_fail(c, err, c->last_error);
 }
 
-/* all_ready -- every queue pair authenticated: connected */
-static void check_all_ready(struct rdmacpy_conn *c)
+/* rcp_connect_check_ready -- connected once the first rail's queue pairs are authenticated and
+ * every other rail is ready or skipped (the rails are learned first when more are wanted) */
+void rcp_connect_check_ready(struct rdmacpy_conn *c)
 {
 	unsigned int i;
 
-	for (i = 0; i < c->nqp; i++)
-		if (c->qp[i].state != RCP_QP_READY)
+	if (c->connected || !connecting(c))
+		return;
+	for (i = 0; i < c->nqp; i++) {
+		const struct rcp_cli_qp *q = &c->qp[i];
+
+		if (q->rail == 0 && q->state != RCP_QP_READY)
 			return;
+		/* a resume connects the first rail; the others rejoin by themselves */
+		if (q->rail != 0 && !c->reconnecting && !rcp_rail_settled(c, q->rail))
+			return;
+	}
+	if (!c->reconnecting && !rcp_rails_known(c))
+		return;
 	c->connected = true;
-	rcp_info(&c->log, "%s %s:%u with %u QP(s), protocol %u, %s moderation",
+	rcp_info(&c->log, "%s %s:%u with %u QP(s) on %u rail(s) up, protocol %u, %s moderation",
 		 c->reconnecting ? "connected again to" : "connected to", c->host, c->port, c->nqp,
-		 c->qp[0].version, c->hw_mod ? "hardware" : "software");
+		 rcp_rails_up(c), c->qp[0].version, c->dev[0].hw_mod ? "hardware" : "software");
 	connect_op_done(c, 0);
 }
 
-/* qp_reset -- take q down for another attempt: only its own requests (AUTH) go; requests the
- * application queued meanwhile stay queued for the next attempt */
-static void qp_reset(struct rcp_cli_qp *q)
+/* rcp_connect_qp_reset -- take q down for another attempt: only its own requests (AUTH) go;
+ * requests the application queued meanwhile stay queued for the next attempt */
+void rcp_connect_qp_reset(struct rcp_cli_qp *q)
 {
 	if (q->established)
 		rcp_vb_disconnect(q->id);
@@ -125,7 +135,13 @@ static void qp_failed(struct rcp_cli_qp *q, int err, bool retry, const char *why
 	uint64_t now = rcp_now_ns();
 	unsigned int pause;
 
-	if (q->state == RCP_QP_FAILED || q->state == RCP_QP_BACKOFF || c->connected)
+	if (q->state == RCP_QP_FAILED || q->state == RCP_QP_BACKOFF)
+		return;
+	/* a rail other than the first is skipped or tried again later, not the connection */
+	if ((q->rail != 0 || c->rails[q->rail].rejoining) && !c->reconnecting &&
+	    rcp_rail_attempt_failed(q, err, why ? why : c->last_error))
+		return;
+	if (c->connected)
 		return;
 	if (why)
 		rcp_conn_set_error(c, "%s", why);
@@ -138,50 +154,72 @@ static void qp_failed(struct rcp_cli_qp *q, int err, bool retry, const char *why
 		return;
 	}
 	rcp_dbg(&c->log, "qp %u: attempt %u: %s; trying again", q->idx, q->attempts, c->last_error);
-	qp_reset(q);
+	rcp_connect_qp_reset(q);
 	pause = rcp_backoff_pause(&q->pause_ms, PAUSE_MIN_MS, PAUSE_MAX_MS);
 	q->retry_at_ns = now + (uint64_t)pause * 1000000ull;
 	q->state = RCP_QP_BACKOFF;
 	q->broken_err = err;
 }
 
-/* device_setup -- once the first id is bound to a device: caps, PD, channel, buffers */
-static int device_setup(struct rdmacpy_conn *c, struct rdma_cm_id *id)
+/* device_add -- a device the connection did not use yet: caps, PD, channel, buffers */
+static int device_add(struct rdmacpy_conn *c, struct rdma_cm_id *id, struct rcp_cli_dev *d)
 {
-	size_t per_qp = (size_t)(RCP_CLI_RECV_N + RCP_CLI_SEND_N) * RCP_MSG_MAX;
 	int ret;
 
-	c->verbs = id->verbs;
-	ret = rcp_vb_query_caps(id->verbs, id->port_num ? id->port_num : 1, &c->caps);
+	d->verbs = id->verbs;
+	ret = rcp_vb_query_caps(id->verbs, id->port_num ? id->port_num : 1, &d->caps);
 	if (ret)
 		return ret;
-	if (!c->pd) {
-		ret = rcp_vb_alloc_pd(id->verbs, &c->pd);
+	if (c->ext_pd && c->ext_pd->context == id->verbs) {
+		d->pd = c->ext_pd;
+	} else if (c->ext_pd) {
+		return -ENODEV;
+	} else {
+		ret = rcp_vb_alloc_pd(id->verbs, &d->pd);
 		if (ret)
 			return ret;
-		c->own_pd = true;
-	} else if (c->pd->context != id->verbs) {
-		return -ENODEV;
+		d->own_pd = true;
 	}
-	ret = rcp_vb_create_comp_channel(id->verbs, &c->cc);
+	ret = rcp_vb_create_comp_channel(id->verbs, &d->cc);
 	if (ret)
 		return ret;
-	ret = rcp_vb_comp_channel_set_nonblock(c->cc);
+	ret = rcp_vb_comp_channel_set_nonblock(d->cc);
 	if (ret)
 		return ret;
-	ret = rcp_conn_watch(c, c->cc->fd);
+	ret = rcp_conn_watch(c, d->cc->fd);
 	if (ret)
 		return ret;
-	c->ctrl_len = per_qp * c->nqp;
-	c->ctrl_mem = aligned_alloc(4096, c->ctrl_len);
-	if (!c->ctrl_mem)
-		return -ENOMEM;
-	memset(c->ctrl_mem, 0, c->ctrl_len);
-	ret = rcp_vb_reg_mr(c->pd, c->ctrl_mem, c->ctrl_len, IBV_ACCESS_LOCAL_WRITE, &c->ctrl_mr);
+	if (!c->ctrl_mem) {
+		/* every QP the connection may have gets its control buffers here, once */
+		c->ctrl_len = (size_t)(RCP_CLI_RECV_N + RCP_CLI_SEND_N) * RCP_MSG_MAX * c->qp_cap;
+		c->ctrl_mem = aligned_alloc(4096, c->ctrl_len);
+		if (!c->ctrl_mem)
+			return -ENOMEM;
+		memset(c->ctrl_mem, 0, c->ctrl_len);
+	}
+	ret = rcp_vb_reg_mr(d->pd, c->ctrl_mem, c->ctrl_len, IBV_ACCESS_LOCAL_WRITE, &d->ctrl_mr);
 	if (ret)
 		return ret;
-	rcp_rcache_init(&c->cache, c->pd, c->opts.cache_mode, c->opts.cache_max_bytes);
+	rcp_rcache_init(&d->cache, d->pd, c->opts.cache_mode, c->opts.cache_max_bytes);
 	return 0;
+}
+
+/* device_of -- the connection's device for id (added the first time); NULL with *err set */
+static struct rcp_cli_dev *device_of(struct rdmacpy_conn *c, struct rdma_cm_id *id, int *err)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->ndev; i++)
+		if (c->dev[i].verbs == id->verbs)
+			return &c->dev[i];
+	/* memory registered before this device came (an adopted MR) would have no lkey here */
+	if (c->ndev == RCP_DEVS_MAX || (c->ndev && c->mems)) {
+		*err = -ENODEV;
+		return NULL;
+	}
+	*err = device_add(c, id, &c->dev[c->ndev]);
+	c->ndev++;
+	return *err ? NULL : &c->dev[c->ndev - 1];
 }
 
 /* on_addr_resolved -- the id knows its device: set the device up once, then the route */
@@ -190,7 +228,7 @@ static void on_addr_resolved(struct rcp_cli_qp *q)
 	struct rdmacpy_conn *c = q->conn;
 	int ret;
 
-	if (c->device[0] && (strcmp(q->id->verbs->device->name, c->device) ||
+	if (c->device[0] && q->rail == 0 && (strcmp(q->id->verbs->device->name, c->device) ||
 			     (c->opts.device_port && q->id->port_num != c->opts.device_port))) {
 		rcp_conn_set_error(c, "the route to %s leaves through %s port %u, not %s port %u",
 				   c->host, q->id->verbs->device->name, q->id->port_num, c->device,
@@ -198,17 +236,13 @@ static void on_addr_resolved(struct rcp_cli_qp *q)
 		qp_failed(q, -ENODEV, false, NULL);
 		return;
 	}
-	if (!c->verbs) {
-		ret = device_setup(c, q->id);
-		if (ret) {
-			rcp_conn_set_error(c, "device setup failed: %s", strerror(-ret));
-			qp_failed(q, ret, false, NULL);
-			return;
-		}
-	} else if (q->id->verbs != c->verbs) {
-		qp_failed(q, -ENODEV, false, "queue pairs resolved to different devices");
+	q->dev = device_of(c, q->id, &ret);
+	if (!q->dev) {
+		rcp_conn_set_error(c, "device setup failed: %s", strerror(-ret));
+		qp_failed(q, ret, false, NULL);
 		return;
 	}
+	rcp_rail_resolved(q);
 	ret = rcp_vb_resolve_route(q->id, STEP_MS);
 	if (ret) {
 		qp_failed(q, ret, false, "resolving the route failed");
@@ -287,7 +321,7 @@ void rcp_connect_cm_event(struct rdmacpy_conn *c, const struct rdma_cm_event *ev
 		/* the QP is still moved to the error state (rcp_qp_fail disconnects it), so that
 		 * what is in flight comes back flushed instead of waiting for its timeout */
 		if ((t == RDMA_CM_EVENT_DISCONNECTED || t == RDMA_CM_EVENT_DEVICE_REMOVAL) &&
-		    q->established)
+		    q->established && !rcp_rail_fail(q, -ENOTCONN, "the daemon disconnected"))
 			rcp_conn_fail(c, -ENOTCONN, "the daemon disconnected");
 		return;
 	}
@@ -361,7 +395,10 @@ static bool auth_done(struct rcp_creq *r, const struct rcp_msg *m, int err)
 	}
 	q->state = RCP_QP_READY;
 	q->pause_ms = 0;
-	check_all_ready(c);
+	if (c->connected)
+		rcp_rail_qp_ready(q);
+	else
+		rcp_connect_check_ready(c);
 	return true;
 }
 
@@ -407,18 +444,21 @@ void rcp_connect_ctrl_msg(struct rcp_cli_qp *q, const struct rcp_msg *m)
 	rcp_ctrl_pump(q);
 }
 
-/* qp_start -- an attempt: a fresh id, resolving the address */
-static void qp_start(struct rcp_cli_qp *q)
+/* rcp_connect_qp_start -- an attempt: a fresh id, resolving its rail's address (the first
+ * rail's from the device asked for, if one was) */
+void rcp_connect_qp_start(struct rcp_cli_qp *q)
 {
 	struct rdmacpy_conn *c = q->conn;
+	const struct sockaddr_storage *dst = q->rail ? &c->rails[q->rail].dst : &c->dst;
+	bool src = c->have_src && q->rail == 0;
 	int ret;
 
 	q->attempts++;
 	c->ctr.connect_attempts++;
 	ret = rcp_vb_create_id(c->ch, q, &q->id);
 	if (!ret)
-		ret = rcp_vb_resolve_addr(q->id, c->have_src ? (struct sockaddr *)&c->src : NULL,
-					  (const struct sockaddr *)&c->dst, STEP_MS);
+		ret = rcp_vb_resolve_addr(q->id, src ? (struct sockaddr *)&c->src : NULL,
+					  (const struct sockaddr *)dst, STEP_MS);
 	if (ret) {
 		rcp_conn_set_error(c, "resolving %s failed: %s", c->host, strerror(-ret));
 		q->state = RCP_QP_RESOLVING_ADDR;
@@ -444,8 +484,9 @@ static void address_known(struct rdmacpy_conn *c)
 		}
 		c->have_src = true;
 	}
+	c->rails[0].dst = c->dst;
 	for (i = 0; i < c->nqp && !c->broken; i++)
-		qp_start(&c->qp[i]);
+		rcp_connect_qp_start(&c->qp[i]);
 }
 
 /* rcp_connect_start -- look the host up, then start every QP */
@@ -502,15 +543,22 @@ void rcp_connect_service(struct rdmacpy_conn *c, uint64_t now)
 				connect_fail(c, q->broken_err ? q->broken_err : -ETIMEDOUT, NULL);
 				return;
 			}
-			qp_start(q);
+			rcp_connect_qp_start(q);
 		}
 	}
 	if (connecting(c) && now >= c->connect_deadline_ns) {
 		const struct rcp_cli_qp *late = NULL;
 
 		for (i = 0; i < c->nqp; i++)
-			if (c->qp[i].state != RCP_QP_READY && !late)
+			if (c->qp[i].rail == 0 && c->qp[i].state != RCP_QP_READY && !late)
 				late = &c->qp[i];
+		if (!late && c->nrails > 1) {
+			/* the first rail is up: the others that did not make it are skipped */
+			rcp_rails_service(c, now);
+			rcp_connect_check_ready(c);
+			if (!connecting(c) || c->connected)
+				return;
+		}
 		/* no answer from the network is "cannot reach"; no answer from the daemon once
 		 * connected is a timeout */
 		rcp_conn_set_error(c, "timed out while %s",
@@ -556,10 +604,11 @@ void rcp_connect_again(struct rdmacpy_conn *c)
 		struct rcp_cli_qp *q = &c->qp[i];
 
 		rcp_qp_reap_all(q);
-		qp_reset(q);
+		rcp_connect_qp_reset(q);
 		q->attempts = 0;
 		q->pause_ms = 0;
 	}
-	for (i = 0; i < c->nqp && c->reconnecting; i++)
-		qp_start(&c->qp[i]);
+	rcp_rails_resumed(c);
+	for (i = 0; i < c->rails[0].n && c->reconnecting; i++)
+		rcp_connect_qp_start(&c->qp[i]);
 }

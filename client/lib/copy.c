@@ -103,7 +103,7 @@ int rdmacpy_region_copy_async(struct rdmacpy_conn *c, const char *src_region, ui
 	snprintf(op->req.peer, sizeof(op->req.peer), "%s:%u", dst_host, dst_port);
 	/* each COPY_PROGRESS restarts the request's time: only a copy that stops advancing
 	 * times out */
-	ret = rcp_rq_send(op, &c->qp[0], &m, c->opts.timeout_ms, 0);
+	ret = rcp_rq_send(op, rcp_rq_qp(c), &m, c->opts.timeout_ms, 0);
 	if (ret) {
 		rcp_op_destroy(op);
 		return rcp_err_public(ret, RCP_CTX_LOCAL);

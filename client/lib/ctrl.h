@@ -26,6 +26,7 @@ struct rcp_creq {
 	rcp_creq_fn done;
 	void *owner;	   /* whose request it is (an operation, or the connect step) */
 	unsigned int part; /* which part of the owner's work (one per queue pair) */
+	uint64_t tag;	   /* the owner's own mark (a rail's reopen: the grant's serial) */
 	bool early;	   /* goes out while resuming: the resume's own OPENs */
 	uint32_t req_id;
 	enum rcp_msg_type reply_type;

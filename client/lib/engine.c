@@ -49,8 +49,9 @@ static void take_cq_events(struct rdmacpy_conn *c)
 	void *ctx;
 	unsigned int i;
 
-	while (rcp_vb_get_cq_event(c->cc, &cq, &ctx) == 0)
-		rcp_qp_event(ctx);
+	for (i = 0; i < c->ndev; i++)
+		while (rcp_vb_get_cq_event(c->dev[i].cc, &cq, &ctx) == 0)
+			rcp_qp_event(ctx);
 	/* acking takes a lock in libibverbs: once per wake-up, not per event */
 	for (i = 0; i < c->nqp; i++) {
 		if (c->qp[i].unacked_events && c->qp[i].cq) {
@@ -90,8 +91,11 @@ void rcp_engine_enter(struct rdmacpy_conn *c, uint64_t now)
 static uint64_t next_deadline(const struct rdmacpy_conn *c)
 {
 	uint64_t best = rcp_connect_deadline(c);
+	uint64_t rails = rcp_rails_deadline(c);
 	unsigned int i;
 
+	if (rails < best)
+		best = rails;
 	/* an operation that finished inside a call (an empty transfer, connecting that failed
 	 * at once) has a callback waiting: the fd must wake the application for it */
 	if (c->done_head)
@@ -162,9 +166,10 @@ int rcp_engine_service(struct rdmacpy_conn *c)
 	take_cm_events(c);
 	/* an event needs an arm: without one the read would only cost a system call, and POLL
 	 * mode spins through here */
-	if (c->cc && c->notify_pending)
+	if (c->ndev && c->notify_pending)
 		take_cq_events(c);
 	rcp_connect_service(c, now);
+	rcp_rails_service(c, now);
 	rcp_resume_service(c);
 	for (i = 0; i < c->nqp; i++) {
 		struct rcp_cli_qp *q = &c->qp[i];

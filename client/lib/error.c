@@ -115,6 +115,8 @@ static int common(int err)
 		return RDMACPY_E_KEY;
 	case -ESTALE:
 		return RDMACPY_E_STALE;
+	case -ENETDOWN:
+		return RDMACPY_E_NO_RAIL;
 	case -EOVERFLOW:
 	case -E2BIG:
 	case -ENAMETOOLONG:
@@ -322,6 +324,7 @@ const char *rdmacpy_strerror(int err)
 		[-(RDMACPY_E_AMBIGUOUS - RDMACPY_E_BASE)] = "several nodes serve that name",
 		[-(RDMACPY_E_STALE - RDMACPY_E_BASE)] =
 			"the region was recreated since the grant was opened",
+		[-(RDMACPY_E_NO_RAIL - RDMACPY_E_BASE)] = "every rail of the connection is down",
 	};
 	long i;
 

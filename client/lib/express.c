@@ -44,7 +44,7 @@ static bool eligible(const struct rdmacpy_conn *c, const struct rdmacpy_grant *g
 		return false;
 	if (c->opts.chunk_size && len > c->opts.chunk_size)
 		return false;
-	return !c->caps.max_msg_sz || len <= c->caps.max_msg_sz;
+	return !q->dev->caps.max_msg_sz || len <= q->dev->caps.max_msg_sz;
 }
 
 /* spin -- poll until the slot seq retires or deadline passes; 0 or -errno */
@@ -82,7 +82,7 @@ int rcp_express(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_
 		return RCP_EXPRESS_DECLINED;
 	now = rcp_now_ns();
 	rcp_engine_enter(c, now);
-	ret = rcp_mem_lkey(c, (uintptr_t)buf, len, dir == RCP_SGL_READ, &sge.lkey, &held);
+	ret = rcp_mem_lkey(c, 0, (uintptr_t)buf, len, dir == RCP_SGL_READ, &sge.lkey, &held);
 	if (ret) {
 		rcp_engine_leave(c);
 		return rcp_err_public(ret, RCP_CTX_LOCAL);
@@ -115,7 +115,7 @@ int rcp_express(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_
 	c->ctr.wrs_signaled++;
 	c->ctr.express++;
 	/* as the engine does in POLL mode: spin now, whatever arm was pending */
-	if (!c->hw_mod) {
+	if (!q->dev->hw_mod) {
 		q->armed = false;
 		q->waiting = false;
 	}
@@ -127,7 +127,7 @@ int rcp_express(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_
 		if (spin(q, seq, rcp_now_ns() + 2000000000ull) != 0 && held) {
 			/* still the device's: keep it registered until close */
 			if (c->express_held)
-				rcp_rcache_put(&c->cache, &c->express_held);
+				rcp_rcache_put(&c->dev[0].cache, &c->express_held);
 			c->express_held = held;
 			held = NULL;
 		}
@@ -147,7 +147,7 @@ out:
 	ret = rcp_err_public(ret, RCP_CTX_TRANSFER);
 out_public:
 	if (held)
-		rcp_rcache_put(&c->cache, &held);
+		rcp_rcache_put(&c->dev[0].cache, &held);
 	rcp_engine_leave(c);
 	return ret;
 }

@@ -8,9 +8,9 @@
 
 #include "client/lib/request.h"
 
-/* close_orphan -- CLOSE a grant id whose grant will not exist (an OPEN that failed on another
- * QP): nobody waits for the answer */
-static void close_orphan(struct rcp_cli_qp *q, uint32_t id)
+/* rcp_grant_close_orphan -- CLOSE a grant id whose grant will not exist (an OPEN that failed on
+ * another QP, or answered after its grant was closed): nobody waits for the answer */
+void rcp_grant_close_orphan(struct rcp_cli_qp *q, uint32_t id)
 {
 	struct rcp_creq *r;
 	struct rcp_msg m;
@@ -61,13 +61,23 @@ static void open_end(struct rdmacpy_op *op)
 	if (op->err) {
 		for (i = 0; i < c->nqp; i++)
 			if (g->q[i].id && !c->broken)
-				close_orphan(&c->qp[i], g->q[i].id);
+				rcp_grant_close_orphan(&c->qp[i], g->q[i].id);
 		free(g);
 		return;
 	}
 	g->next = c->grants;
 	c->grants = g;
 	*op->req.grant_out = g;
+}
+
+/* rcp_grant_open_msg -- the OPEN of g, for a queue pair that has no window of it yet */
+void rcp_grant_open_msg(const struct rdmacpy_grant *g, struct rcp_msg *m)
+{
+	rcp_msg_init(m, RCP_MSG_OPEN, 0);
+	snprintf(m->u.open.name, sizeof(m->u.open.name), "%s", g->region);
+	m->u.open.offset = g->offset;
+	m->u.open.length = g->length;
+	m->u.open.rights = g->rights;
 }
 
 static const struct rcp_req_ops open_ops = {
@@ -109,11 +119,15 @@ int rdmacpy_grant_open_async(struct rdmacpy_conn *c, const char *region, uint64_
 	g->conn = c;
 	g->length = length;
 	g->offset = offset;
+	g->serial = ++c->grant_serial;
 	snprintf(g->region, sizeof(g->region), "%s", region);
 	op->req.grant = g;
 	op->req.grant_out = gp;
-	/* a memory window answers only on the QP it is bound to: one grant per QP */
+	/* a memory window answers only on the QP it is bound to: one grant per QP. A rail that
+	 * is down gets its windows when it rejoins */
 	for (i = 0; i < c->nqp; i++) {
+		if (c->nrails > 1 && !rcp_rail_usable(c, c->qp[i].rail))
+			continue;
 		ret = rcp_rq_send(op, &c->qp[i], &m, c->opts.timeout_ms, i);
 		if (ret) {
 			/* nothing is sent before rcp_rq_go: the queued parts and the grant go
@@ -121,6 +135,10 @@ int rdmacpy_grant_open_async(struct rdmacpy_conn *c, const char *region, uint64_
 			rcp_op_destroy(op);
 			return rcp_err_public(ret, RCP_CTX_LOCAL);
 		}
+	}
+	if (!op->req.parts) {
+		rcp_op_destroy(op);
+		return RDMACPY_E_NO_RAIL;
 	}
 	return rcp_rq_go(op, opp);
 }
@@ -186,6 +204,9 @@ int rdmacpy_grant_close_async(struct rdmacpy_grant **gp, rdmacpy_done_fn cb, voi
 		return 0;
 	}
 	for (i = 0; i < c->nqp; i++) {
+		/* a rail that is down has no window of it (its session ended) */
+		if (c->nrails > 1 && (!g->q[i].id || !rcp_rail_usable(c, c->qp[i].rail)))
+			continue;
 		rcp_msg_init(&m, RCP_MSG_CLOSE, 0);
 		m.u.close.grant_id = g->q[i].id;
 		ret = rcp_rq_send(op, &c->qp[i], &m, c->opts.timeout_ms, i);
@@ -194,8 +215,14 @@ int rdmacpy_grant_close_async(struct rdmacpy_grant **gp, rdmacpy_done_fn cb, voi
 	}
 	free(g);
 	if (!op->req.parts) {
-		rcp_op_destroy(op);
-		return RDMACPY_E_NOMEM;
+		if (op->err) {
+			rcp_op_destroy(op);
+			return RDMACPY_E_NOMEM;
+		}
+		/* no rail is up to close it on: it ended with their sessions */
+		rcp_op_activate(op, opp);
+		rcp_op_finish(op);
+		return 0;
 	}
 	return rcp_rq_go(op, opp);
 }

@@ -6,24 +6,25 @@
 #include "client/lib/conn.h"
 
 /* rcp_mem_lkey -- an application registration first (no reference to hold), then the cache */
-int rcp_mem_lkey(struct rdmacpy_conn *c, uint64_t addr, uint64_t len, bool dest, uint32_t *lkey,
-		 struct rcp_rcache_ent **held)
+int rcp_mem_lkey(struct rdmacpy_conn *c, unsigned int d, uint64_t addr, uint64_t len, bool dest,
+		 uint32_t *lkey, struct rcp_rcache_ent **held)
 {
+	struct rcp_rcache *cache = &c->dev[d].cache;
 	const struct rdmacpy_mem *m;
 	int ret;
 
 	*held = NULL;
 	for (m = c->mems; m; m = m->next) {
-		if (addr >= m->addr && addr + len <= m->addr + m->len) {
-			*lkey = m->mr->lkey;
+		if (addr >= m->addr && addr + len <= m->addr + m->len && m->mr[d]) {
+			*lkey = m->mr[d]->lkey;
 			return 0;
 		}
 	}
 	/* a destination needs local write; a source does not, but one registration with local
 	 * write serves both directions, so try that first and fall back for read-only memory */
-	ret = rcp_rcache_get(&c->cache, addr, len, IBV_ACCESS_LOCAL_WRITE, held);
+	ret = rcp_rcache_get(cache, addr, len, IBV_ACCESS_LOCAL_WRITE, held);
 	if (ret && !dest && (ret == -EFAULT || ret == -EACCES))
-		ret = rcp_rcache_get(&c->cache, addr, len, 0, held);
+		ret = rcp_rcache_get(cache, addr, len, 0, held);
 	if (ret) {
 		rcp_conn_set_error(c, "cannot register %llu bytes at 0x%llx: %d",
 				   (unsigned long long)len, (unsigned long long)addr, ret);
@@ -34,52 +35,69 @@ int rcp_mem_lkey(struct rdmacpy_conn *c, uint64_t addr, uint64_t len, bool dest,
 }
 
 /* mem_link -- a registration onto its connection's list */
-static int mem_link(struct rdmacpy_conn *c, struct ibv_mr *mr, bool own, struct rdmacpy_mem **out)
+static void mem_link(struct rdmacpy_conn *c, struct rdmacpy_mem *m, uint64_t addr, uint64_t len)
 {
-	struct rdmacpy_mem *m = calloc(1, sizeof(*m));
-
-	if (!m)
-		return -ENOMEM;
 	m->conn = c;
-	m->mr = mr;
-	m->own_mr = own;
-	m->addr = (uintptr_t)mr->addr;
-	m->len = mr->length;
+	m->addr = addr;
+	m->len = len;
 	m->next = c->mems;
 	c->mems = m;
-	*out = m;
-	return 0;
 }
 
-/* rdmacpy_mem_reg -- register [addr, addr + len) for transfers */
+/* mem_free -- deregister what m owns and free it */
+static void mem_free(struct rdmacpy_mem *m)
+{
+	unsigned int d;
+
+	if (m->own_mr)
+		for (d = 0; d < RCP_DEVS_MAX; d++)
+			rcp_vb_dereg_mr(&m->mr[d]);
+	free(m);
+}
+
+/* rdmacpy_mem_reg -- register [addr, addr + len) for transfers, on every device of the
+ * connection (a rail on another NIC needs its own registration) */
 int rdmacpy_mem_reg(struct rdmacpy_conn *c, void *addr, size_t len, struct rdmacpy_mem **out)
 {
-	struct ibv_mr *mr = NULL;
+	struct rdmacpy_mem *m;
+	unsigned int d;
 	int ret;
 
 	if (!c || !addr || !len || !out)
 		return RDMACPY_E_INVAL;
-	if (!c->pd)
+	if (!c->ndev)
 		return c->broken ? RDMACPY_E_BROKEN : RDMACPY_E_INPROGRESS;
-	ret = rcp_vb_reg_mr(c->pd, addr, len, IBV_ACCESS_LOCAL_WRITE, &mr);
-	if (ret) {
-		rcp_conn_set_error(c, "memory registration failed (%d)", ret);
-		return ret == -ENOMEM ? RDMACPY_E_NOMEM : RDMACPY_E_REGISTER;
-	}
-	ret = mem_link(c, mr, true, out);
-	if (ret) {
-		rcp_vb_dereg_mr(&mr);
+	m = calloc(1, sizeof(*m));
+	if (!m)
 		return RDMACPY_E_NOMEM;
+	m->own_mr = true;
+	for (d = 0; d < c->ndev; d++) {
+		ret = rcp_vb_reg_mr(c->dev[d].pd, addr, len, IBV_ACCESS_LOCAL_WRITE, &m->mr[d]);
+		if (ret) {
+			rcp_conn_set_error(c, "memory registration failed (%d)", ret);
+			mem_free(m);
+			return ret == -ENOMEM ? RDMACPY_E_NOMEM : RDMACPY_E_REGISTER;
+		}
 	}
+	mem_link(c, m, (uintptr_t)addr, len);
+	*out = m;
 	return 0;
 }
 
 /* rcp_mem_adopt -- the caller's registration, used as if the application had made it */
-int rcp_mem_adopt(struct rdmacpy_conn *c, struct ibv_mr *mr, struct rdmacpy_mem **m)
+int rcp_mem_adopt(struct rdmacpy_conn *c, struct ibv_mr *mr, struct rdmacpy_mem **out)
 {
-	if (!c || !mr || mr->pd != c->pd)
+	struct rdmacpy_mem *m;
+
+	if (!c || !mr || !c->ndev || mr->pd != c->dev[0].pd || c->ndev != 1)
 		return -EINVAL;
-	return mem_link(c, mr, false, m);
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->mr[0] = mr;
+	mem_link(c, m, (uintptr_t)mr->addr, mr->length);
+	*out = m;
+	return 0;
 }
 
 /* mem_unlink -- take m off its connection's list */
@@ -104,16 +122,17 @@ void rdmacpy_mem_dereg(struct rdmacpy_mem **mp)
 		return;
 	m = *mp;
 	mem_unlink(m);
-	if (m->own_mr)
-		rcp_vb_dereg_mr(&m->mr);
-	free(m);
+	mem_free(m);
 	*mp = NULL;
 }
 
 /* rdmacpy_mem_forget -- drop cached registrations overlapping [addr, addr + len) */
 void rdmacpy_mem_forget(struct rdmacpy_conn *c, const void *addr, size_t len)
 {
+	unsigned int d;
+
 	if (!c || !len)
 		return;
-	rcp_rcache_forget(&c->cache, (uintptr_t)addr, len);
+	for (d = 0; d < c->ndev; d++)
+		rcp_rcache_forget(&c->dev[d].cache, (uintptr_t)addr, len);
 }

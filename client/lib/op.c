@@ -67,10 +67,17 @@ void rcp_op_activate(struct rdmacpy_op *op, struct rdmacpy_op **out)
 /* rcp_op_release_regs -- give back the registrations the op holds */
 void rcp_op_release_regs(struct rdmacpy_op *op)
 {
+	unsigned int d;
 	size_t i;
 
-	for (i = 0; i < op->nregs; i++)
-		rcp_rcache_put(&op->conn->cache, &op->regs[i]);
+	if (!op->regs)
+		return;
+	/* device d's registrations are at d * local_cap; an application registration is none */
+	for (d = 0; d < op->ndev; d++)
+		for (i = 0; i < op->nlocal; i++)
+			if (op->regs[d * op->local_cap + i])
+				rcp_rcache_put(&op->conn->dev[d].cache,
+					       &op->regs[d * op->local_cap + i]);
 	op->nregs = 0;
 }
 
@@ -93,6 +100,7 @@ void rcp_op_destroy(struct rdmacpy_op *op)
 		free(op->req.grant);
 	}
 	rcp_op_release_regs(op);
+	free(op->redo);
 	free(op);
 }
 
@@ -121,17 +129,6 @@ void rcp_op_finish(struct rdmacpy_op *op)
 		to_done(op);
 }
 
-/* xfer_planned -- nothing is left to post on any stripe */
-static bool xfer_planned(const struct rdmacpy_op *op)
-{
-	unsigned int i;
-
-	for (i = 0; i < op->conn->nqp; i++)
-		if (op->cur[i].left)
-			return false;
-	return true;
-}
-
 /* rcp_op_check_finish -- move a transfer whose WRs are all back to the done list */
 void rcp_op_check_finish(struct rdmacpy_op *op)
 {
@@ -140,7 +137,7 @@ void rcp_op_check_finish(struct rdmacpy_op *op)
 	/* an interrupted transfer waits for the resume that runs it again */
 	if (op->state != RCP_OP_ACTIVE || op->retired != op->posted || op->rerun)
 		return;
-	if (!op->err && !xfer_planned(op))
+	if (!op->err && !rcp_xfer_planned(op))
 		return;
 	if (!op->err) {
 		c->access_resumes = 0;

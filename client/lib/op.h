@@ -19,6 +19,12 @@ enum rcp_op_kind {
 	RCP_OP_CONNECT, /* connecting the connection (connect.c) */
 };
 
+/* A byte range of a transfer's stream [off, off + len). */
+struct rcp_xfer_range {
+	uint64_t off;
+	uint64_t len;
+};
+
 /* The life of an operation. */
 enum rcp_op_state {
 	/* being built, on no list */
@@ -80,15 +86,23 @@ struct rdmacpy_op {
 	uint64_t bytes;
 	uint64_t posted;  /* WRs posted */
 	uint64_t retired; /* of which retired by a completion */
-	struct rcp_sgl_local *local;
+	unsigned int ndev;	    /* devices planned for: conn->ndev when built */
+	struct rcp_sgl_local *local; /* ndev x local_cap: device d's lkeys at d * local_cap */
 	size_t nlocal;
+	size_t local_cap;
 	struct rcp_sgl_remote *remote;
 	size_t nremote;
-	struct rcp_rcache_ent **regs;
+	struct rcp_rcache_ent **regs; /* ndev x local_cap */
 	size_t nregs;
-	struct rcp_sgl_cursor *cur; /* conn->nqp stripes */
-	int64_t *delta;		    /* per QP: remote address offset from QP 0's grant */
-	uint32_t *rkey;		    /* per QP rkey */
+	struct rcp_sgl_cursor *plan; /* per device: the whole transfer */
+	struct rcp_sgl_cursor *cur;  /* per QP (conn->qp_cap): its stripe, or a part to redo */
+	int64_t *delta;		     /* per QP: remote address offset from QP 0's grant */
+	uint32_t *rkey;		     /* per QP rkey */
+	/* bytes of the transfer's stream to plan again: WRs a failed rail did not finish and
+	 * the rest of its stripes, taken up by the queue pairs of the rails left (xfer.c) */
+	struct rcp_xfer_range *redo;
+	size_t nredo;
+	size_t redo_cap;
 	/* RCP_OP_REQUEST */
 	struct rcp_op_req req;
 };

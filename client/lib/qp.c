@@ -71,6 +71,7 @@ int rcp_qp_post_recv(struct rcp_cli_qp *q, unsigned int i)
 int rcp_qp_setup(struct rcp_cli_qp *q)
 {
 	struct rdmacpy_conn *c = q->conn;
+	struct rcp_cli_dev *d = q->dev;
 	size_t per_qp = (size_t)(RCP_CLI_RECV_N + RCP_CLI_SEND_N) * RCP_MSG_MAX;
 	enum rdmacpy_moderation mode = c->opts.moderation;
 	struct ibv_qp_init_attr attr;
@@ -78,9 +79,9 @@ int rcp_qp_setup(struct rcp_cli_qp *q)
 	int ret;
 
 	q->sq_depth = c->opts.queue_depth;
-	if (q->sq_depth > c->caps.max_qp_wr)
-		q->sq_depth = c->caps.max_qp_wr;
-	ret = rcp_vb_create_cq(q->id->verbs, (int)(q->sq_depth + RCP_CLI_RECV_N + 1), q, c->cc, 0,
+	if (q->sq_depth > d->caps.max_qp_wr)
+		q->sq_depth = d->caps.max_qp_wr;
+	ret = rcp_vb_create_cq(q->id->verbs, (int)(q->sq_depth + RCP_CLI_RECV_N + 1), q, d->cc, 0,
 			       &q->cq);
 	if (ret)
 		return ret;
@@ -91,10 +92,11 @@ int rcp_qp_setup(struct rcp_cli_qp *q)
 			c->opts.mod_period_us > UINT16_MAX ? UINT16_MAX : c->opts.mod_period_us;
 
 		ret = rcp_vb_probe_cq_moderation(q->cq, (uint16_t)cnt, (uint16_t)per);
-		if (q->idx == 0)
-			c->hw_mod = ret == 0;
-		else if (c->hw_mod && ret)
-			c->hw_mod = false;
+		if (!d->hw_mod_known)
+			d->hw_mod = ret == 0;
+		else if (d->hw_mod && ret)
+			d->hw_mod = false;
+		d->hw_mod_known = true;
 	}
 	memset(&attr, 0, sizeof(attr));
 	attr.qp_context = q;
@@ -103,13 +105,13 @@ int rcp_qp_setup(struct rcp_cli_qp *q)
 	attr.qp_type = IBV_QPT_RC;
 	attr.cap.max_send_wr = q->sq_depth;
 	attr.cap.max_recv_wr = RCP_CLI_RECV_N;
-	q->max_send_sge = c->caps.max_sge < RCP_SGL_MAX_SGE ? c->caps.max_sge : RCP_SGL_MAX_SGE;
-	if (c->caps.max_sge_rd > q->max_send_sge && c->caps.max_sge_rd <= RCP_SGL_MAX_SGE &&
-	    c->caps.max_sge_rd <= c->caps.max_sge)
-		q->max_send_sge = c->caps.max_sge_rd;
+	q->max_send_sge = d->caps.max_sge < RCP_SGL_MAX_SGE ? d->caps.max_sge : RCP_SGL_MAX_SGE;
+	if (d->caps.max_sge_rd > q->max_send_sge && d->caps.max_sge_rd <= RCP_SGL_MAX_SGE &&
+	    d->caps.max_sge_rd <= d->caps.max_sge)
+		q->max_send_sge = d->caps.max_sge_rd;
 	attr.cap.max_send_sge = q->max_send_sge;
 	attr.cap.max_recv_sge = 1;
-	ret = rcp_vb_create_qp(q->id, c->pd, &attr);
+	ret = rcp_vb_create_qp(q->id, d->pd, &attr);
 	if (ret)
 		return ret;
 	q->ring = calloc(q->sq_depth, sizeof(*q->ring));
@@ -120,7 +122,7 @@ int rcp_qp_setup(struct rcp_cli_qp *q)
 		return ret;
 	q->recv_buf = c->ctrl_mem + per_qp * q->idx;
 	q->send_buf = q->recv_buf + (size_t)RCP_CLI_RECV_N * RCP_MSG_MAX;
-	q->ctrl_lkey = c->ctrl_mr->lkey;
+	q->ctrl_lkey = d->ctrl_mr->lkey;
 	q->send_free = (1u << RCP_CLI_SEND_N) - 1;
 	for (i = 0; i < RCP_CLI_RECV_N; i++) {
 		ret = rcp_qp_post_recv(q, i);
@@ -269,7 +271,14 @@ static void retire_slot(struct rcp_cli_qp *q, struct rcp_cli_slot *s, bool mine,
 			q->bare_status = err;
 		return;
 	}
-	rcp_op_wr_retired(op, mine ? err : 0);
+	if (!mine || !err) {
+		if (q->conn->nrails > 1)
+			rcp_rail_retired(q, s->len);
+		rcp_op_wr_retired(op, 0);
+		return;
+	}
+	/* on a rail taken out, the WR's bytes go again on another rail */
+	rcp_op_wr_retired(op, rcp_rail_lost_wr(q, op, s->off, s->len) ? 0 : err);
 }
 
 /*
@@ -298,6 +307,16 @@ static void on_send_error(struct rcp_cli_qp *q, enum ibv_wc_status st)
 
 	if (!q->broken && st != IBV_WC_WR_FLUSH_ERR)
 		rcp_warn(&c->log, "qp %u: completion error %s", q->idx, rcp_vb_wc_status_str(st));
+	/* a rail taken out: what comes back from it now is its flush, handled slot by slot */
+	if (c->nrails > 1 && c->rails[q->rail].down)
+		return;
+	/* with rails, a path that failed is a failover while another rail is up; a remote access
+	 * error is the daemon's word on the grant, the same on every rail */
+	if (!q->broken && st != IBV_WC_REM_ACCESS_ERR && st != IBV_WC_LOC_PROT_ERR) {
+		snprintf(why, sizeof(why), "completion error: %s", rcp_vb_wc_status_str(st));
+		if (rcp_rail_fail(q, -ENOTCONN, why))
+			return;
+	}
 	if (!q->broken && !c->broken && c->opts.reconnect_ms && wc_resumable(c, st)) {
 		snprintf(why, sizeof(why), "completion error: %s", rcp_vb_wc_status_str(st));
 		if (rcp_resume_begin(c, -ENOTCONN, why))
@@ -355,9 +374,9 @@ static void on_recv_wc(struct rcp_cli_qp *q, const struct ibv_wc *wc)
 		 * steps decide (an eviction is tried again). */
 		if (q->broken)
 			return;
-		if (q->conn->connected)
+		if (q->conn->connected && !rcp_rail_fail(q, -ENOTCONN, "a control receive failed"))
 			rcp_conn_fail(q->conn, -ENOTCONN, "a control receive failed");
-		else
+		else if (!q->conn->connected)
 			rcp_qp_fail(q, -ENOTCONN);
 		return;
 	}
@@ -412,7 +431,7 @@ int rcp_qp_arm(struct rcp_cli_qp *q, int max)
  * moderation other than EVENT) */
 static bool qp_lazy(const struct rcp_cli_qp *q)
 {
-	return !q->conn->hw_mod && q->mod.mode != RCP_MOD_EVENT;
+	return !(q->dev && q->dev->hw_mod) && q->mod.mode != RCP_MOD_EVENT;
 }
 
 /* qp_period_ns -- how long an idle q may stay unarmed */
@@ -552,7 +571,7 @@ void rcp_qp_service(struct rcp_cli_qp *q, uint64_t now)
 		service_lazy(q, now);
 		return;
 	}
-	if (!q->conn->hw_mod) {
+	if (!q->dev->hw_mod) {
 		service_event(q);
 		return;
 	}

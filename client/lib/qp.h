@@ -22,10 +22,13 @@
 
 struct rdmacpy_conn;
 struct rdmacpy_op;
+struct rcp_cli_dev;
 
 /* What occupies one send queue slot. */
 struct rcp_cli_slot {
 	struct rdmacpy_op *op; /* a transfer's WR; NULL for a control SEND, flush or express WR */
+	uint64_t off;	       /* a transfer's WR: where its bytes are in the transfer's stream */
+	uint32_t len;
 	bool signaled;
 	int8_t send_buf; /* a control SEND's buffer, given back when it retires; -1 none */
 };
@@ -55,6 +58,8 @@ enum rcp_qp_state {
 struct rcp_cli_qp {
 	struct rdmacpy_conn *conn;
 	unsigned int idx;
+	unsigned int rail;	 /* the rail it belongs to (conn->rails) */
+	struct rcp_cli_dev *dev; /* once its address resolved */
 	enum rcp_qp_state state;
 	struct rdma_cm_id *id;
 	struct ibv_cq *cq;

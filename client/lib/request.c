@@ -102,7 +102,18 @@ int rcp_rq_go(struct rdmacpy_op *op, struct rdmacpy_op **out)
 	return 0;
 }
 
-/* rcp_rq_one -- build, send on QP 0 and start an operation of a single request */
+/* rcp_rq_qp -- QP 0, or with rails the first QP of a rail that is up */
+struct rcp_cli_qp *rcp_rq_qp(struct rdmacpy_conn *c)
+{
+	unsigned int r;
+
+	for (r = 0; r < c->nrails; r++)
+		if (rcp_rail_usable(c, r))
+			return &c->qp[c->rails[r].first];
+	return &c->qp[0];
+}
+
+/* rcp_rq_one -- build, send on a rail that is up and start an operation of a single request */
 int rcp_rq_one(struct rdmacpy_conn *c, const struct rcp_req_ops *k, struct rcp_msg *m,
 	       int timeout_ms, void *out, rdmacpy_done_fn cb, void *ctx, struct rdmacpy_op **opp)
 {
@@ -115,7 +126,7 @@ int rcp_rq_one(struct rdmacpy_conn *c, const struct rcp_req_ops *k, struct rcp_m
 	if (!op)
 		return RDMACPY_E_NOMEM;
 	op->req.out = out;
-	ret = rcp_rq_send(op, &c->qp[0], m, timeout_ms, 0);
+	ret = rcp_rq_send(op, rcp_rq_qp(c), m, timeout_ms, 0);
 	if (ret) {
 		rcp_op_destroy(op);
 		return rcp_err_public(ret, RCP_CTX_LOCAL);
@@ -499,7 +510,7 @@ int rdmacpy_daemon_addrs_async(struct rdmacpy_conn *c, struct rdmacpy_daemon_add
 	op->req.cap = cap;
 	op->req.count = count;
 	rcp_msg_init(&m, RCP_MSG_INFO, 0);
-	ret = rcp_rq_send(op, &c->qp[0], &m, c->opts.timeout_ms, 0);
+	ret = rcp_rq_send(op, rcp_rq_qp(c), &m, c->opts.timeout_ms, 0);
 	if (ret) {
 		rcp_op_destroy(op);
 		return rcp_err_public(ret, RCP_CTX_LOCAL);

@@ -55,4 +55,16 @@ int rcp_rq_sync(int started, struct rdmacpy_op *op);
  * fit */
 int rcp_rq_name(char *dst, const char *name);
 
+/* rcp_rq_qp -- the queue pair a single request goes to: the first of a rail that is up (QP 0
+ * while nothing is) */
+struct rcp_cli_qp *rcp_rq_qp(struct rdmacpy_conn *c);
+
+/* ---- grant.c ---- */
+
+/* rcp_grant_open_msg -- the OPEN that opens g (again) on one queue pair */
+void rcp_grant_open_msg(const struct rdmacpy_grant *g, struct rcp_msg *m);
+
+/* rcp_grant_close_orphan -- CLOSE grant id on q; nobody waits for the answer */
+void rcp_grant_close_orphan(struct rcp_cli_qp *q, uint32_t id);
+
 #endif /* RDMACPY_CLIENT_REQUEST_H */

@@ -147,10 +147,12 @@ static void resume_done(struct rdmacpy_conn *c)
 		grants++;
 		g->prev_addr = g->q[0].addr;
 		for (i = 0; i < c->nqp; i++) {
+			bool reopened = rcp_rail_usable(c, c->qp[i].rail);
+
 			g->q[i].prev_id = g->q[i].id;
-			g->q[i].id = g->q[i].next_id;
-			g->q[i].rkey = g->q[i].next_rkey;
-			g->q[i].addr = g->q[i].next_addr;
+			g->q[i].id = reopened ? g->q[i].next_id : 0;
+			g->q[i].rkey = reopened ? g->q[i].next_rkey : 0;
+			g->q[i].addr = reopened ? g->q[i].next_addr : 0;
 		}
 	}
 	for (i = 0; i < c->nqp; i++)
@@ -245,16 +247,15 @@ static int reopen(struct rdmacpy_conn *c, struct rdmacpy_grant *g)
 		return -ENOMEM;
 	op->internal = true;
 	op->grant = g;
-	rcp_msg_init(&m, RCP_MSG_OPEN, 0);
-	snprintf(m.u.open.name, sizeof(m.u.open.name), "%s", g->region);
-	m.u.open.offset = g->offset;
-	m.u.open.length = g->length;
-	m.u.open.rights = g->rights;
+	rcp_grant_open_msg(g, &m);
 	for (i = 0; i < c->nqp; i++) {
-		struct rcp_creq *r =
-			rcp_creq_new(&c->qp[i], &m, RCP_MSG_OPEN_REPLY, 0, c->opts.timeout_ms,
-				     rcp_rq_part_done, op, i, &err);
+		struct rcp_creq *r;
 
+		/* the other rails open their windows when they rejoin */
+		if (!rcp_rail_usable(c, c->qp[i].rail))
+			continue;
+		r = rcp_creq_new(&c->qp[i], &m, RCP_MSG_OPEN_REPLY, 0, c->opts.timeout_ms,
+				 rcp_rq_part_done, op, i, &err);
 		if (!r) {
 			rcp_op_destroy(op);
 			return err;

@@ -54,6 +54,7 @@ static bool plan_wr(struct rcp_cli_qp *q, struct rdmacpy_op *op, unsigned int n,
 	struct rcp_sgl_cursor *cur = &op->cur[q->idx];
 	struct rcp_sgl_wr *p = &q->plan[n];
 	struct ibv_send_wr *wr = &q->wr[n];
+	uint64_t off = cur->pos;
 	unsigned int flags;
 	bool signaled;
 
@@ -75,10 +76,12 @@ static bool plan_wr(struct rcp_cli_qp *q, struct rdmacpy_op *op, unsigned int n,
 	wr->wr.rdma.rkey = op->rkey[q->idx];
 	if (n)
 		q->wr[n - 1].next = wr;
-	q->ring[q->sq_head % q->sq_depth] =
-		(struct rcp_cli_slot){.op = op, .signaled = signaled, .send_buf = -1};
+	q->ring[q->sq_head % q->sq_depth] = (struct rcp_cli_slot){
+		.op = op, .off = off, .len = p->length, .signaled = signaled, .send_buf = -1};
 	q->sq_head++;
 	op->posted++;
+	if (q->conn->nrails > 1)
+		rcp_rail_posted(q, now);
 	if (signaled) {
 		q->unsig_run = 0;
 		q->sig_outstanding++;
@@ -92,6 +95,60 @@ static bool plan_wr(struct rcp_cli_qp *q, struct rdmacpy_op *op, unsigned int n,
 		q->tail_opcode = wr->opcode;
 	}
 	return true;
+}
+
+/* REDO_TAKE_WRS -- WRs' worth of a range to redo one QP takes at a time: the rails left share it */
+#define REDO_TAKE_WRS 16
+
+/* take_redo -- q takes the next range of op to plan again, at most REDO_TAKE_WRS WRs of it */
+static void take_redo(struct rcp_cli_qp *q, struct rdmacpy_op *op)
+{
+	unsigned int d = (unsigned int)(q->dev - q->conn->dev);
+	struct rcp_xfer_range *r = &op->redo[0];
+	uint64_t len;
+	int ret;
+
+	/* a device the transfer was not registered for (it came later) */
+	if (d >= op->ndev)
+		return;
+	len = (uint64_t)op->plan[d].wr_bytes * REDO_TAKE_WRS;
+	if (len > r->len)
+		len = r->len;
+	ret = rcp_sgl_range(&op->plan[d], r->off, len, &op->cur[q->idx]);
+	if (ret) {
+		rcp_op_fail(op, ret);
+		return;
+	}
+	r->off += len;
+	r->len -= len;
+	if (!r->len) {
+		op->nredo--;
+		memmove(op->redo, op->redo + 1, op->nredo * sizeof(*op->redo));
+	}
+}
+
+/* rcp_xfer_redo -- a range of op to plan again, after the ones already queued */
+int rcp_xfer_redo(struct rdmacpy_op *op, uint64_t off, uint64_t len)
+{
+	struct rcp_xfer_range *last = op->nredo ? &op->redo[op->nredo - 1] : NULL;
+
+	if (!len)
+		return 0;
+	if (last && last->off + last->len == off) {
+		last->len += len;
+		return 0;
+	}
+	if (op->nredo == op->redo_cap) {
+		size_t cap = op->redo_cap ? op->redo_cap * 2 : 8;
+		struct rcp_xfer_range *n = realloc(op->redo, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		op->redo = n;
+		op->redo_cap = cap;
+	}
+	op->redo[op->nredo++] = (struct rcp_xfer_range){.off = off, .len = len};
+	return 0;
 }
 
 /* pump_qp -- post one batch of queued transfer work on q; WRs posted, or -errno */
@@ -109,6 +166,8 @@ static int pump_qp(struct rcp_cli_qp *q)
 	for (op = c->active_head; op && n < RCP_CLI_BATCH && free_slots; op = op->next) {
 		if (op->kind != RCP_OP_XFER || op->err)
 			continue;
+		if (!op->cur[q->idx].left && op->nredo)
+			take_redo(q, op);
 		while (n < RCP_CLI_BATCH && free_slots && op->cur[q->idx].left) {
 			if (!plan_wr(q, op, n, free_slots, now, &sig))
 				break;
@@ -135,18 +194,20 @@ static int pump_qp(struct rcp_cli_qp *q)
 	c->ctr.wrs_signaled += sig;
 	/* POLL mode armed the CQ only because nothing was in flight: spin again now. The
 	 * pending arm may still raise one event, which the engine absorbs uncounted */
-	if (q->mod.mode == RCP_MOD_POLL && !c->hw_mod) {
+	if (q->mod.mode == RCP_MOD_POLL && !q->dev->hw_mod) {
 		q->armed = false;
 		q->waiting = false;
 	}
 	return (int)n;
 }
 
-/* xfer_planned -- nothing is left to post on any stripe */
-static bool xfer_planned(const struct rdmacpy_op *op)
+/* rcp_xfer_planned -- nothing is left to post on any stripe, nor to plan again */
+bool rcp_xfer_planned(const struct rdmacpy_op *op)
 {
 	unsigned int i;
 
+	if (op->nredo)
+		return false;
 	for (i = 0; i < op->conn->nqp; i++)
 		if (op->cur[i].left)
 			return false;
@@ -166,7 +227,7 @@ void rcp_xfer_pump(struct rdmacpy_conn *c)
 			next = op->next;
 			if (op->kind != RCP_OP_XFER)
 				continue;
-			if (!xfer_planned(op))
+			if (!rcp_xfer_planned(op))
 				rcp_op_fail(op, c->closing ? -ESHUTDOWN : -ENOTCONN);
 			rcp_op_check_finish(op);
 		}
@@ -178,7 +239,8 @@ void rcp_xfer_pump(struct rdmacpy_conn *c)
 	for (i = 0; i < c->nqp; i++) {
 		struct rcp_cli_qp *q = &c->qp[i];
 
-		if (!rcp_qp_usable(q))
+		/* a rail rejoining has no windows yet */
+		if (!rcp_qp_usable(q) || (c->nrails > 1 && !rcp_rail_usable(c, q->rail)))
 			continue;
 		while (rcp_qp_sq_free(q) && pump_qp(q) > 0)
 			;
@@ -195,32 +257,36 @@ void rcp_xfer_pump(struct rdmacpy_conn *c)
 
 /* ---- building transfers ---- */
 
-/* xfer_local -- the local segments of a transfer, each with an lkey */
+/* xfer_local -- the local segments of a transfer, each with an lkey on every device (device
+ * d's copy of the list at d * local_cap) */
 static int xfer_local(struct rdmacpy_op *op, const struct iovec *iov, int iovcnt)
 {
 	struct rdmacpy_conn *c = op->conn;
+	unsigned int d;
 	int i;
 
 	for (i = 0; i < iovcnt; i++) {
 		uint64_t addr = (uintptr_t)iov[i].iov_base;
 		uint64_t len = iov[i].iov_len;
-		struct rcp_sgl_local *l;
-		int ret;
+		size_t k = op->nlocal;
 
 		if (!len)
 			continue;
 		if (!iov[i].iov_base || addr + len < addr)
 			return -EINVAL;
-		l = &op->local[op->nlocal++];
-		l->addr = addr;
-		l->length = len;
+		op->nlocal++;
 		op->bytes += len;
-		ret = rcp_mem_lkey(c, addr, len, op->dir == RCP_SGL_READ, &l->lkey,
-				   &op->regs[op->nregs]);
-		if (ret)
-			return ret;
-		if (op->regs[op->nregs])
-			op->nregs++;
+		for (d = 0; d < op->ndev; d++) {
+			struct rcp_sgl_local *l = &op->local[d * op->local_cap + k];
+			int ret;
+
+			l->addr = addr;
+			l->length = len;
+			ret = rcp_mem_lkey(c, d, addr, len, op->dir == RCP_SGL_READ, &l->lkey,
+					   &op->regs[d * op->local_cap + k]);
+			if (ret)
+				return ret;
+		}
 	}
 	return 0;
 }
@@ -253,34 +319,114 @@ static int xfer_remote(struct rdmacpy_op *op, const struct rdmacpy_grant *g,
 	return 0;
 }
 
-/* xfer_plan -- plan the transfer and cut it into one stripe per QP */
+/* dev_max_sge -- SGEs per WR of the plan on device d: its limit for the operation, and its
+ * queue pairs' */
+static uint32_t dev_max_sge(const struct rdmacpy_conn *c, unsigned int d, enum rcp_sgl_op dir)
+{
+	const struct rcp_cli_dev *dev = &c->dev[d];
+	uint32_t sge = dir == RCP_SGL_READ ? dev->caps.max_sge_rd : dev->caps.max_sge;
+	unsigned int i;
+
+	for (i = 0; i < c->nqp; i++) {
+		if (c->qp[i].dev == dev && c->qp[i].max_send_sge) {
+			if (c->qp[i].max_send_sge < sge)
+				sge = c->qp[i].max_send_sge;
+			break;
+		}
+	}
+	return sge ? sge : 1;
+}
+
+/* qp_range -- QP i gets bytes [start, start + len) of the transfer (on its device's plan) */
+static int qp_range(struct rdmacpy_op *op, unsigned int i, uint64_t start, uint64_t len)
+{
+	const struct rcp_cli_qp *q = &op->conn->qp[i];
+	unsigned int d = q->dev ? (unsigned int)(q->dev - op->conn->dev) : 0;
+
+	if (!len)
+		return 0;
+	return rcp_sgl_range(&op->plan[d], start, len, &op->cur[i]);
+}
+
+/* stripe_rails -- the transfer over the rails that are up: a small one whole to one rail (in
+ * turn), a large one in proportion to the rails' weights; within a rail, evenly over its QPs.
+ * Cut in whole WRs, as rcp_sgl_stripe cuts */
+static int stripe_rails(struct rdmacpy_op *op)
+{
+	struct rdmacpy_conn *c = op->conn;
+	uint64_t unit = op->plan[0].wr_bytes;
+	uint64_t total = op->plan[0].total;
+	uint64_t units = total / unit + (total % unit != 0);
+	uint64_t per_rail[RDMACPY_MAX_RAILS] = {0};
+	double w[RDMACPY_MAX_RAILS];
+	uint64_t first = 0;
+	unsigned int r;
+	unsigned int i;
+	int ret;
+
+	if (total < rcp_rails_stripe_min() || units < 2) {
+		per_rail[rcp_rail_pick(c)] = units;
+	} else {
+		rcp_rails_weights(c, w);
+		rcp_stripe_split(units, w, c->nrails, per_rail);
+	}
+	for (r = 0; r < c->nrails; r++) {
+		const struct rcp_rail *rl = &c->rails[r];
+		uint64_t base = rl->n ? per_rail[r] / rl->n : 0;
+		uint64_t extra = rl->n ? per_rail[r] % rl->n : 0;
+
+		for (i = 0; i < rl->n && per_rail[r]; i++) {
+			uint64_t count = base + (i < extra);
+			uint64_t start = first * unit;
+			uint64_t end = first + count >= units ? total : (first + count) * unit;
+
+			ret = qp_range(op, rl->first + i, start, end - start);
+			if (ret)
+				return ret;
+			first += count;
+		}
+	}
+	return 0;
+}
+
+/* xfer_plan -- plan the transfer on each device, and cut it into one stripe per QP */
 static int xfer_plan(struct rdmacpy_op *op, const struct rdmacpy_grant *g)
 {
 	struct rdmacpy_conn *c = op->conn;
 	struct rcp_sgl_limits lim = {0};
-	struct rcp_sgl_cursor plan;
-	uint32_t dev_sge = op->dir == RCP_SGL_READ ? c->caps.max_sge_rd : c->caps.max_sge;
+	unsigned int d;
 	unsigned int i;
 	int ret;
 
-	lim.max_sge = dev_sge < c->qp[0].max_send_sge ? dev_sge : c->qp[0].max_send_sge;
-	if (!lim.max_sge)
-		lim.max_sge = 1;
-	lim.max_wr_bytes = c->caps.max_msg_sz ? c->caps.max_msg_sz : (1u << 30);
-	lim.chunk_bytes = c->opts.chunk_size;
-	ret = rcp_sgl_init(&plan, op->dir, op->local, op->nlocal, op->remote, op->nremote,
-			   g->q[0].rkey, &lim);
-	if (ret)
-		return ret;
+	for (d = 0; d < op->ndev; d++) {
+		const struct rcp_cli_dev *dev = &c->dev[d];
+
+		lim.max_sge = dev_max_sge(c, d, op->dir);
+		lim.max_wr_bytes = dev->caps.max_msg_sz ? dev->caps.max_msg_sz : (1u << 30);
+		lim.chunk_bytes = c->opts.chunk_size;
+		ret = rcp_sgl_init(&op->plan[d], op->dir, op->local + d * op->local_cap,
+				   op->nlocal, op->remote, op->nremote, g->q[0].rkey, &lim);
+		if (ret)
+			return ret;
+	}
+	memset(op->cur, 0, c->qp_cap * sizeof(op->cur[0]));
+	op->nredo = 0;
 	for (i = 0; i < c->nqp; i++) {
 		/* each QP has its own grant: same bytes, its own key (windows are QP-bound) */
 		op->delta[i] = (int64_t)(g->q[i].addr - g->q[0].addr);
 		op->rkey[i] = g->q[i].rkey;
+	}
+	if (c->nrails > 1)
+		return stripe_rails(op);
+	for (i = 0; i < c->nqp; i++) {
+		const struct rcp_cli_qp *q = &c->qp[i];
+
+		d = q->dev ? (unsigned int)(q->dev - c->dev) : 0;
 		if (c->nqp == 1) {
-			op->cur[i] = plan;
+			op->cur[i] = op->plan[d];
 			continue;
 		}
-		ret = rcp_sgl_stripe(&plan, c->nqp, i, &op->cur[i]);
+		ret = rcp_sgl_stripe(&op->plan[d], c->nqp, i, &op->cur[i]);
 		if (ret)
 			return ret;
 	}
@@ -302,17 +448,19 @@ int rcp_xfer_replan(struct rdmacpy_op *op)
 }
 
 /* xfer_alloc -- a transfer and all its arrays in one block: a small synchronous transfer is
- * latency-bound, and one allocation instead of seven is measurable there */
+ * latency-bound, and one allocation instead of eight is measurable there */
 static struct rdmacpy_op *xfer_alloc(const struct rdmacpy_conn *c, int iovcnt, int nranges)
 {
+	size_t ndev = c->ndev ? c->ndev : 1;
 	size_t nl = iovcnt ? (size_t)iovcnt : 1;
 	size_t nr = nranges ? (size_t)nranges : 1;
 	size_t off_cur = sizeof(struct rdmacpy_op);
-	size_t off_local = off_cur + c->nqp * sizeof(struct rcp_sgl_cursor);
-	size_t off_remote = off_local + nl * sizeof(struct rcp_sgl_local);
+	size_t off_plan = off_cur + c->qp_cap * sizeof(struct rcp_sgl_cursor);
+	size_t off_local = off_plan + ndev * sizeof(struct rcp_sgl_cursor);
+	size_t off_remote = off_local + ndev * nl * sizeof(struct rcp_sgl_local);
 	size_t off_delta = off_remote + nr * sizeof(struct rcp_sgl_remote);
-	size_t off_regs = off_delta + c->nqp * sizeof(int64_t);
-	size_t off_rkey = off_regs + nl * sizeof(struct rcp_rcache_ent *);
+	size_t off_regs = off_delta + c->qp_cap * sizeof(int64_t);
+	size_t off_rkey = off_regs + ndev * nl * sizeof(struct rcp_rcache_ent *);
 	struct rdmacpy_op *op;
 	char *block;
 
@@ -321,11 +469,14 @@ static struct rdmacpy_op *xfer_alloc(const struct rdmacpy_conn *c, int iovcnt, i
 	_Static_assert(sizeof(struct rcp_sgl_cursor) % 8 == 0, "cursor size");
 	_Static_assert(sizeof(struct rcp_sgl_local) % 8 == 0, "local size");
 	_Static_assert(sizeof(struct rcp_sgl_remote) % 8 == 0, "remote size");
-	block = calloc(1, off_rkey + c->nqp * sizeof(uint32_t));
+	block = calloc(1, off_rkey + c->qp_cap * sizeof(uint32_t));
 	if (!block)
 		return NULL;
 	op = (struct rdmacpy_op *)block;
+	op->ndev = (unsigned int)ndev;
+	op->local_cap = nl;
 	op->cur = (struct rcp_sgl_cursor *)(block + off_cur);
+	op->plan = (struct rcp_sgl_cursor *)(block + off_plan);
 	op->local = (struct rcp_sgl_local *)(block + off_local);
 	op->remote = (struct rcp_sgl_remote *)(block + off_remote);
 	op->delta = (int64_t *)(block + off_delta);

@@ -224,7 +224,7 @@ Test(client_express, unregistered_buffer__through_the_cache)
 	rdmacpy_conn_counters(c, &k);
 	cr_assert_eq(k.cache_misses, 1);
 	/* per-op cache mode: released after the call, nothing held */
-	cr_assert_eq(c->cache.n, 0);
+	cr_assert_eq(c->dev[0].cache.n, 0);
 	/* an explicit registration is used as it is */
 	cr_assert_eq(rdmacpy_mem_reg(c, buf, BUF_LEN, &m), 0);
 	cr_assert_eq(rdmacpy_read(c, g, 0, buf + 512, 64), 0);
