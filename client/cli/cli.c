@@ -50,6 +50,7 @@ enum cli_exit cli_exit_for(int err)
 	case RDMACPY_E_RNR_RETRY_EXCEEDED:
 	case RDMACPY_E_FLUSHED:
 	case RDMACPY_E_REMOTE_OP:
+	case RDMACPY_E_NO_RAIL:
 		return CLI_EXIT_TRANSFER;
 	case RDMACPY_E_STALE:
 		return CLI_EXIT_STALE;
@@ -118,7 +119,8 @@ int cli_connect_spec(const struct cli_opts *o, const struct cli_spec *spec,
 	return connect_port(o, spec->host, spec->port ? spec->port : o->port, conn);
 }
 
-/* log_resume -- the library's warnings (a connection lost and resumed) on stderr */
+/* log_resume -- the library's warnings (a connection lost and resumed, a rail that failed or
+ * was skipped) on stderr */
 static void log_resume(void *ctx, int level, const char *msg)
 {
 	(void)ctx;
@@ -153,8 +155,9 @@ static int connect_port(const struct cli_opts *o, const char *host, uint16_t por
 	co.device = o->device;
 	co.device_port = o->device_port;
 	co.reconnect_ms = o->reconnect_ms;
-	if (o->reconnect_ms && !o->quiet) {
-		/* a resume is news: the user sees the break and the recovery */
+	co.rails = o->rails;
+	if ((o->reconnect_ms || o->rails > 1) && !o->quiet) {
+		/* a resume or a failover is news: the user sees the break and the recovery */
 		co.log_fn = log_resume;
 		co.log_level = RDMACPY_LOG_WARN;
 	}
@@ -305,6 +308,17 @@ json_object *cli_json_fixed(double v, int decimals)
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return json_object_new_double(v);
 	return json_object_new_double_s(v, text);
+}
+
+/* cli_json_rails -- the connection's rails into a JSON object: "rails", "rails_up", "failovers",
+ * "wrs_reissued", "rejoins" */
+void cli_json_rails(json_object *j, const struct rdmacpy_counters *c)
+{
+	json_object_object_add(j, "rails", json_object_new_int64(c->rails));
+	json_object_object_add(j, "rails_up", json_object_new_int64(c->rails_up));
+	json_object_object_add(j, "failovers", json_object_new_int64((int64_t)c->failovers));
+	json_object_object_add(j, "wrs_reissued", json_object_new_int64((int64_t)c->wrs_reissued));
+	json_object_object_add(j, "rejoins", json_object_new_int64((int64_t)c->rejoins));
 }
 
 /* cli_json_print -- --json's document on one line of stdout, then released */

@@ -31,6 +31,7 @@ struct cli_opts {
 	bool verbose;
 	int timeout_ms;
 	uint32_t reconnect_ms; /* a broken connection connects again within this (0: never) */
+	uint32_t rails;	       /* rails to the daemon (0: one; RDMACPY_RAILS_ALL: every address) */
 	/* transfer tuning */
 	uint32_t queue_depth;
 	uint32_t nqp;
@@ -96,6 +97,10 @@ int cli_fail(struct rdmacpy_conn *conn, const char *host, int err, const char *w
 
 /* cli_print_checksum -- hex digest */
 void cli_hex(const uint8_t *d, size_t n, char *out);
+
+/* cli_json_rails -- the connection's rail counters into j ("rails", "rails_up", "failovers",
+ * "wrs_reissued", "rejoins") */
+void cli_json_rails(json_object *j, const struct rdmacpy_counters *c);
 
 /* cli_json_fixed -- a JSON number (a double) written with decimals digits after the point */
 json_object *cli_json_fixed(double v, int decimals);

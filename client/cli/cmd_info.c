@@ -133,6 +133,26 @@ out:
 	return rc;
 }
 
+/* print_rails -- this connection's rails (--rails): how many connected, how many up, and what
+ * failed over; into j with --json */
+static void print_rails(const struct cli_opts *o, struct rdmacpy_conn *conn, json_object *j)
+{
+	struct rdmacpy_counters c = {.size = sizeof(c)};
+
+	if (rdmacpy_conn_counters(conn, &c))
+		return;
+	if (j) {
+		cli_json_rails(j, &c);
+		return;
+	}
+	if (o->json)
+		return;
+	printf("%-22s %u\n%-22s %u\n%-22s %llu\n%-22s %llu\n%-22s %llu\n", "rails", c.rails,
+	       "rails_up", c.rails_up, "failovers", (unsigned long long)c.failovers,
+	       "wrs_reissued", (unsigned long long)c.wrs_reissued, "rejoins",
+	       (unsigned long long)c.rejoins);
+}
+
 /* cli_cmd_stat -- rdmacpy stat HOST */
 int cli_cmd_stat(const struct cli_opts *o, int argc, char **argv)
 {
@@ -196,6 +216,7 @@ int cli_cmd_stat(const struct cli_opts *o, int argc, char **argv)
 				printf("%-22s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
 		}
 		rc = print_addrs(o, conn, argv[0], j);
+		print_rails(o, conn, j);
 		if (o->json)
 			rc = cli_json_print(j);
 	}

@@ -24,7 +24,8 @@ static void on_progress(void *ctx, uint64_t done)
 }
 
 /* report_json -- put/get --json: {"op", "bytes", "seconds", "mbps", "wakeups", "completions",
- * "wrs_posted", "reconnects", "reruns", "verified"}, or NULL */
+ * "wrs_posted", "reconnects", "reruns", "rails", "rails_up", "failovers", "wrs_reissued",
+ * "rejoins", "verified"}, or NULL */
 static json_object *report_json(const char *op, const struct rdmacpy_counters *c, uint64_t bytes,
 				double secs, double rate, bool verified)
 {
@@ -41,6 +42,7 @@ static json_object *report_json(const char *op, const struct rdmacpy_counters *c
 	json_object_object_add(j, "wrs_posted", json_object_new_int64((int64_t)c->wrs_posted));
 	json_object_object_add(j, "reconnects", json_object_new_int64((int64_t)c->reconnects));
 	json_object_object_add(j, "reruns", json_object_new_int64((int64_t)c->reruns));
+	cli_json_rails(j, c);
 	json_object_object_add(j, "verified", json_object_new_boolean(verified));
 	return j;
 }
@@ -69,6 +71,12 @@ static int report(const struct cli_opts *o, struct rdmacpy_conn *conn, const cha
 	if (c.reconnects)
 		fprintf(stderr, ", %llu reconnect(s), %llu transfer(s) run again",
 			(unsigned long long)c.reconnects, (unsigned long long)c.reruns);
+	if (c.rails > 1)
+		fprintf(stderr, ", %u of %u rails up", c.rails_up, c.rails);
+	if (c.failovers)
+		fprintf(stderr, ", %llu failover(s), %llu WR(s) reissued, %llu rejoin(s)",
+			(unsigned long long)c.failovers, (unsigned long long)c.wrs_reissued,
+			(unsigned long long)c.rejoins);
 	fputc('\n', stderr);
 	return 0;
 }

@@ -33,6 +33,10 @@ static const char common_help[] =
 	"      --reconnect MS    a connection that breaks (daemon restarted, link down)\n"
 	"                        connects again for up to MS and re-runs what it\n"
 	"                        interrupted; exit 9 if the region was recreated meanwhile\n"
+	"      --rails N|all     spread transfers over up to N of the daemon's addresses\n"
+	"                        (one per RDMA port; each from the local port its route\n"
+	"                        leaves through); a rail that fails hands its work to the\n"
+	"                        others and rejoins when it can (default 1)\n"
 	"  -q, --quiet           no progress or summary\n"
 	"      --json            a JSON result on stdout\n"
 	"Sizes take K/M/G/T or KiB/MiB/GiB/TiB (powers of 1024).\n";
@@ -215,6 +219,7 @@ enum {
 	OPT_DIRECTORY,
 	OPT_CLUSTER,
 	OPT_RECONNECT,
+	OPT_RAILS,
 };
 
 static const struct option long_opts[] = {
@@ -228,6 +233,7 @@ static const struct option long_opts[] = {
 	{"verify", no_argument, NULL, OPT_VERIFY},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"reconnect", required_argument, NULL, OPT_RECONNECT},
+	{"rails", required_argument, NULL, OPT_RAILS},
 	{"qd", required_argument, NULL, OPT_QD},
 	{"qps", required_argument, NULL, OPT_QPS},
 	{"mode", required_argument, NULL, OPT_MODE},
@@ -348,6 +354,13 @@ static int parse(int argc, char **argv, struct cli_opts *o, const struct command
 			if (parse_u32(optarg, &o->reconnect_ms) || !o->reconnect_ms ||
 			    o->reconnect_ms > 3600000)
 				return bad("reconnect", optarg, "milliseconds, 1..3600000");
+			break;
+		case OPT_RAILS:
+			if (!strcmp(optarg, "all"))
+				o->rails = RDMACPY_RAILS_ALL;
+			else if (parse_u32(optarg, &o->rails) || !o->rails ||
+				 o->rails > RDMACPY_MAX_RAILS)
+				return bad("rails", optarg, "1..8 or all");
 			break;
 		case OPT_QD:
 			if (parse_u32(optarg, &o->queue_depth) || o->queue_depth > 4096)

@@ -331,7 +331,9 @@ static void on_send_error(struct rcp_cli_qp *q, enum ibv_wc_status st)
 	if (!c->broken && !c->resuming) {
 		c->broken = true;
 		c->broken_err = -ENOTCONN;
-		rcp_conn_set_error(c, "completion error: %s", rcp_vb_wc_status_str(st));
+		rcp_conn_set_error(c, "%scompletion error: %s",
+				   c->nrails > 1 ? "every rail is down, the last with a " : "",
+				   rcp_vb_wc_status_str(st));
 	}
 }
 

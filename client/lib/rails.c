@@ -29,7 +29,7 @@
  * to the same place may run twice, so a WR that may or may not have run is run again. The
  * operation's callback still runs once, when every byte is moved.
  *
- * A failed rail connects again in the background once its queue pairs are empty: after a
+ * A failed rail connects again in the background: after a
  * pause from RETRY_MIN_MS doubling up to RETRY_MAX_MS (jittered), each attempt bounded by the
  * connection's timeout. Authenticated again, it opens every live grant on its queue pairs
  * (the region must be the same instance) and only then takes work again.
@@ -225,7 +225,10 @@ bool rcp_rail_settled(const struct rdmacpy_conn *c, unsigned int r)
 	return rl->skipped || rl->down || rail_ready(c, r);
 }
 
-/* rail_reset -- every QP of rail r taken down (what they held is retired) and idle */
+/* rail_reset -- every QP of rail r taken down and idle. What they still held is retired first
+ * (on a failed rail: queued to run on another), then the QPs are destroyed, so the device is
+ * done with those WRs before anything waiting on them finishes. Flushes normally retire them
+ * sooner; this is for those that never come */
 static void rail_reset(struct rdmacpy_conn *c, unsigned int r)
 {
 	struct rcp_rail *rl = &c->rails[r];
@@ -488,18 +491,6 @@ static void rail_rejoin(struct rdmacpy_conn *c, unsigned int r, uint64_t now)
 		rcp_connect_qp_start(&c->qp[i]);
 }
 
-/* rail_drained -- nothing is out on rail r's QPs any more */
-static bool rail_drained(const struct rdmacpy_conn *c, unsigned int r)
-{
-	const struct rcp_rail *rl = &c->rails[r];
-	unsigned int i;
-
-	for (i = rl->first; i < rl->first + rl->n; i++)
-		if (c->qp[i].cq && c->qp[i].sq_head != c->qp[i].sq_tail)
-			return false;
-	return true;
-}
-
 /* rcp_rails_service -- rejoin attempts that are due or overdue; rails that did not connect in
  * time when the connection opened are skipped */
 void rcp_rails_service(struct rdmacpy_conn *c, uint64_t now)
@@ -527,8 +518,7 @@ void rcp_rails_service(struct rdmacpy_conn *c, uint64_t now)
 			rcp_dbg(&c->log, "rail %u (%s): rejoin attempt timed out", r, rl->name);
 			rail_reset(c, r);
 			rail_retry_later(c, r);
-		} else if (rl->down && !rl->rejoining && now >= rl->retry_at_ns &&
-			   rail_drained(c, r)) {
+		} else if (rl->down && !rl->rejoining && now >= rl->retry_at_ns) {
 			rail_rejoin(c, r, now);
 		}
 	}

@@ -185,6 +185,19 @@ static void answer(struct peer_qp *pq, const struct rcp_msg *req)
 		m.u.copy_reply.bytes =
 			P.cfg.copy_status ? req->u.copy.length / 2 : req->u.copy.length;
 		break;
+	case RCP_MSG_INFO:
+		rcp_msg_init(&m, RCP_MSG_INFO_REPLY, id);
+		m.u.info_reply.port = 7471;
+		m.u.info_reply.count = (uint8_t)(P.cfg.addrs ? P.cfg.addrs : 1);
+		for (unsigned int i = 0; i < m.u.info_reply.count; i++) {
+			snprintf(m.u.info_reply.addrs[i].addr, sizeof(m.u.info_reply.addrs[i].addr),
+				 "127.0.0.%u", i + 1);
+			snprintf(m.u.info_reply.addrs[i].device,
+				 sizeof(m.u.info_reply.addrs[i].device), "mock%u", i);
+			m.u.info_reply.addrs[i].port_num = 1;
+			m.u.info_reply.addrs[i].rate_mbps = 100000;
+		}
+		break;
 	case RCP_MSG_STAT:
 		rcp_msg_init(&m, RCP_MSG_STAT_REPLY, id);
 		m.u.stat_reply.clients_connected = 1;

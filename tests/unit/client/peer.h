@@ -30,6 +30,7 @@ struct peer_cfg {
 	 * a scrambled order; 0: answer each at once */
 	unsigned int hold;
 	uint32_t silent; /* bit t set: requests of type t are never answered */
+	unsigned int addrs; /* INFO names this many addresses, 127.0.0.1 on (0: one) */
 };
 
 /* peer_key -- the key both sides use */

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* test_rails.c -- rails on the verbs mock: the striping weights, a failed rail's WRs run again
+ * on the rail left (which, how often, one callback), the rejoin, no rail left */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/lib/conn.h"
+#include "tests/unit/client/helpers.h"
+
+#define NWR   8
+#define CHUNK (64u * 1024u) /* NWR * CHUNK is striped (at least 256 KiB) */
+
+static uint8_t *buf;
+
+static void setup_buf(void)
+{
+	buf = aligned_alloc(4096, NWR * CHUNK);
+	cr_assert_not_null(buf);
+	memset(buf, 0x5a, NWR * CHUNK);
+}
+
+static void teardown_buf(void)
+{
+	free(buf);
+	buf = NULL;
+}
+
+TestSuite(client_rails, .init = setup_buf, .fini = teardown_buf);
+
+/* ---- weights ---- */
+
+Test(client_rails, stripe_split__in_proportion__largest_remainders__sum_kept)
+{
+	uint64_t out[4];
+
+	rcp_stripe_split(8, (const double[]){1, 1}, 2, out);
+	cr_assert_eq(out[0], 4);
+	cr_assert_eq(out[1], 4);
+	/* a 300 Gb/s port beside a 100 Gb/s one */
+	rcp_stripe_split(8, (const double[]){3, 1}, 2, out);
+	cr_assert_eq(out[0], 6);
+	cr_assert_eq(out[1], 2);
+	/* a rail that is down gets nothing */
+	rcp_stripe_split(8, (const double[]){1, 0}, 2, out);
+	cr_assert_eq(out[0], 8);
+	cr_assert_eq(out[1], 0);
+	/* the unit left over goes to the largest remainder, the first on a tie */
+	rcp_stripe_split(10, (const double[]){1, 1, 1}, 3, out);
+	cr_assert_eq(out[0], 4);
+	cr_assert_eq(out[1], 3);
+	cr_assert_eq(out[2], 3);
+	rcp_stripe_split(1, (const double[]){2, 1}, 2, out);
+	cr_assert_eq(out[0], 1);
+	cr_assert_eq(out[1], 0);
+	rcp_stripe_split(7, (const double[]){0.2, 0.5, 0.3, 0}, 4, out);
+	cr_assert_eq(out[0] + out[1] + out[2] + out[3], 7);
+	cr_assert_eq(out[1], 4);
+	cr_assert_eq(out[3], 0);
+	rcp_stripe_split(5, (const double[]){0, -1}, 2, out);
+	cr_assert_eq(out[0] + out[1], 0);
+}
+
+/* ---- failover ---- */
+
+struct seen {
+	int calls;
+	int status;
+};
+
+static void done_cb(struct rdmacpy_op *op, int status, void *ctx)
+{
+	struct seen *s = ctx;
+
+	(void)op;
+	s->calls++;
+	s->status = status;
+}
+
+static void dbg_log(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "[%d] %s\n", level, msg);
+}
+
+/* connect_rails -- a mock daemon with two addresses, a connection with two rails */
+static struct rdmacpy_conn *connect_rails(uint32_t reconnect_ms)
+{
+	struct peer_cfg cfg = {.addrs = 2};
+	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
+	struct rdmacpy_conn_opts o;
+	struct rdmacpy_conn *c;
+
+	test_opts(&o);
+	o.moderation = RDMACPY_MOD_EVENT;
+	o.chunk_size = CHUNK;
+	o.rails = 2;
+	o.reconnect_ms = reconnect_ms;
+	if (getenv("RAILS_DEBUG")) {
+		o.log_fn = dbg_log;
+		o.log_level = RDMACPY_LOG_DEBUG;
+	}
+	peer_start(&cfg);
+	c = connect_started(&o);
+	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	cr_assert_eq(ctr.rails, 2, "rails %u", ctr.rails);
+	cr_assert_eq(ctr.rails_up, 2);
+	return c;
+}
+
+/* wr_count -- RDMA WRITEs with data captured from mark on, on qp (NULL: any) */
+static size_t wr_count(size_t mark, const struct ibv_qp *qp)
+{
+	size_t n = 0;
+
+	for (size_t k = mark; k < rcp_mock_sent_count(); k++) {
+		const struct rcp_mock_wr *w = rcp_mock_sent(k);
+
+		if (w->opcode == IBV_WR_RDMA_WRITE && w->num_sge && (!qp || w->qp == qp))
+			n++;
+	}
+	return n;
+}
+
+/* nth_wr -- the i-th data WRITE from mark on, on qp (NULL: any) */
+static const struct rcp_mock_wr *nth_wr(size_t mark, const struct ibv_qp *qp, size_t i)
+{
+	for (size_t k = mark; k < rcp_mock_sent_count(); k++) {
+		const struct rcp_mock_wr *w = rcp_mock_sent(k);
+
+		if (w->opcode == IBV_WR_RDMA_WRITE && w->num_sge && (!qp || w->qp == qp) &&
+		    i-- == 0)
+			return w;
+	}
+	return NULL;
+}
+
+Test(client_rails, failed_rail__its_wrs_run_again_on_the_other__one_callback__rejoins)
+{
+	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
+	struct rdmacpy_grant *g = NULL;
+	struct rdmacpy_op *op = NULL;
+	struct seen seen = {0};
+	struct rdmacpy_conn *c = connect_rails(0);
+	unsigned int opens;
+	uint64_t lo = UINT64_MAX;
+	uint64_t hi = 0;
+	size_t mark;
+
+	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, NWR * CHUNK, RDMACPY_RIGHTS_RW, &g), 0);
+	/* a window per QP: one OPEN per rail */
+	opens = peer_requests(RCP_MSG_OPEN);
+	cr_assert_eq(opens, 2);
+	struct ibv_qp *qp0 = c->qp[0].id->qp;
+	struct ibv_qp *qp1 = c->qp[1].id->qp;
+
+	rcp_mock_auto_complete(false);
+	mark = rcp_mock_sent_count();
+	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, NWR * CHUNK, done_cb, &seen, &op), 0);
+	/* equal ports: half the WRs on each rail */
+	cr_assert_eq(wr_count(mark, qp0), NWR / 2);
+	cr_assert_eq(wr_count(mark, qp1), NWR / 2);
+	for (size_t i = 0; i < NWR / 2; i++) {
+		const struct rcp_mock_wr *w = nth_wr(mark, qp1, i);
+
+		lo = w->remote_addr < lo ? w->remote_addr : lo;
+		hi = w->remote_addr + CHUNK > hi ? w->remote_addr + CHUNK : hi;
+	}
+	/* rail 0 finishes its half; rail 1's first WR fails: the path is gone */
+	for (size_t i = 0; i < NWR / 2; i++)
+		rcp_mock_push_wc_ok(qp0->send_cq, nth_wr(mark, qp0, i)->wr_id, IBV_WC_RDMA_WRITE,
+				    CHUNK);
+	rcp_mock_push_wc_err(qp1->send_cq, nth_wr(mark, qp1, 0)->wr_id, IBV_WC_RETRY_EXC_ERR);
+	rcp_mock_auto_complete(true);
+	for (int i = 0; i < 300 && !seen.calls; i++)
+		cr_assert_geq(rdmacpy_conn_progress(c, 10), 0);
+	cr_assert_eq(seen.calls, 1, "the callback ran %d times", seen.calls);
+	cr_assert_eq(seen.status, 0, "%s", rdmacpy_strerror(seen.status));
+	/* rail 1's four WRs (the failed one and the three flushed) ran again on rail 0, once
+	 * each, over exactly rail 1's bytes */
+	cr_assert_eq(wr_count(mark, qp0), NWR / 2 + NWR / 2);
+	cr_assert_eq(wr_count(mark, qp1), NWR / 2, "more went to the failed rail");
+	for (size_t i = NWR / 2; i < NWR; i++) {
+		const struct rcp_mock_wr *w = nth_wr(mark, qp0, i);
+
+		cr_assert_geq(w->remote_addr, lo);
+		cr_assert_leq(w->remote_addr + CHUNK, hi);
+		cr_assert_eq(w->remote_addr, lo + (i - NWR / 2) * CHUNK);
+		cr_assert_eq(w->rkey, nth_wr(mark, qp0, 0)->rkey, "not rail 0's window");
+	}
+	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	cr_assert_eq(ctr.failovers, 1);
+	cr_assert_eq(ctr.wrs_reissued, NWR / 2);
+	cr_assert_eq(ctr.rails_up, 1);
+	cr_assert_eq(rdmacpy_conn_status(c), 0, "a failover broke the connection");
+	/* the rail comes back in the background: connected, authenticated, the grant opened on
+	 * it again, then it takes work */
+	/* nothing is in flight: progress returns at once, so the loop sleeps itself */
+	for (int i = 0; i < 3000 && ctr.rejoins == 0; i++) {
+		cr_assert_geq(rdmacpy_conn_progress(c, 10), 0);
+		usleep(1000);
+		cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	}
+	cr_assert_eq(ctr.rejoins, 1, "rejoins %llu failovers %llu", (unsigned long long)ctr.rejoins, (unsigned long long)ctr.failovers);
+	cr_assert_eq(ctr.rails_up, 2);
+	cr_assert_eq(peer_requests(RCP_MSG_OPEN), opens + 1, "the grant was not reopened once");
+	mark = rcp_mock_sent_count();
+	cr_assert_eq(rdmacpy_write(c, g, 0, buf, NWR * CHUNK), 0);
+	cr_assert_eq(wr_count(mark, c->qp[1].id->qp), NWR / 2, "the rejoined rail takes no work");
+	rdmacpy_op_free(&op);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}
+
+Test(client_rails, small_transfers__whole__on_the_rails_in_turn)
+{
+	struct rdmacpy_grant *g = NULL;
+	struct rdmacpy_conn *c = connect_rails(0);
+	size_t mark;
+
+	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, NWR * CHUNK, RDMACPY_RIGHTS_RW, &g), 0);
+	mark = rcp_mock_sent_count();
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(rdmacpy_write(c, g, 0, buf, CHUNK), 0);
+	cr_assert_eq(wr_count(mark, c->qp[0].id->qp), 2);
+	cr_assert_eq(wr_count(mark, c->qp[1].id->qp), 2);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}
+
+Test(client_rails, both_rails_fail__no_rail_left__the_transfer_says_so)
+{
+	struct rdmacpy_grant *g = NULL;
+	struct rdmacpy_op *op = NULL;
+	struct seen seen = {0};
+	struct rdmacpy_conn *c = connect_rails(0);
+	size_t mark;
+
+	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, NWR * CHUNK, RDMACPY_RIGHTS_RW, &g), 0);
+	struct ibv_qp *qp0 = c->qp[0].id->qp;
+	struct ibv_qp *qp1 = c->qp[1].id->qp;
+
+	rcp_mock_auto_complete(false);
+	mark = rcp_mock_sent_count();
+	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, NWR * CHUNK, done_cb, &seen, &op), 0);
+	/* each rail's first WR fails, the device flushes the rest */
+	rcp_mock_push_wc_err(qp1->send_cq, nth_wr(mark, qp1, 0)->wr_id, IBV_WC_RETRY_EXC_ERR);
+	for (size_t i = 1; i < NWR / 2; i++)
+		rcp_mock_push_wc_err(qp1->send_cq, nth_wr(mark, qp1, i)->wr_id,
+				     IBV_WC_WR_FLUSH_ERR);
+	rcp_mock_push_wc_err(qp0->send_cq, nth_wr(mark, qp0, 0)->wr_id, IBV_WC_RETRY_EXC_ERR);
+	for (size_t i = 1; i < NWR / 2; i++)
+		rcp_mock_push_wc_err(qp0->send_cq, nth_wr(mark, qp0, i)->wr_id,
+				     IBV_WC_WR_FLUSH_ERR);
+	rcp_mock_auto_complete(true);
+	for (int i = 0; i < 300 && !seen.calls; i++)
+		rdmacpy_conn_progress(c, 10);
+	cr_assert_eq(seen.calls, 1);
+	cr_assert_eq(seen.status, RDMACPY_E_NO_RAIL, "%s", rdmacpy_strerror(seen.status));
+	cr_assert(strstr(rdmacpy_conn_last_error(c), "every rail"), "%s",
+		  rdmacpy_conn_last_error(c));
+	rdmacpy_op_free(&op);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}
