@@ -148,9 +148,8 @@ static void print_rails(const struct cli_opts *o, struct rdmacpy_conn *conn, jso
 	if (o->json)
 		return;
 	printf("%-22s %u\n%-22s %u\n%-22s %llu\n%-22s %llu\n%-22s %llu\n", "rails", c.rails,
-	       "rails_up", c.rails_up, "failovers", (unsigned long long)c.failovers,
-	       "wrs_reissued", (unsigned long long)c.wrs_reissued, "rejoins",
-	       (unsigned long long)c.rejoins);
+	       "rails_up", c.rails_up, "failovers", (unsigned long long)c.failovers, "wrs_reissued",
+	       (unsigned long long)c.wrs_reissued, "rejoins", (unsigned long long)c.rejoins);
 }
 
 /* cli_cmd_stat -- rdmacpy stat HOST */

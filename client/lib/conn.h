@@ -63,13 +63,13 @@ struct rcp_rail {
 	unsigned int n;
 	struct rcp_cli_dev *dev; /* once its first QP resolved */
 	uint8_t port_num;
-	uint32_t rate_mbps; /* the local port's active rate (speed x width); 0 unknown */
-	bool skipped;	    /* could not connect when the connection opened: never used */
-	bool down;	    /* failed: out of the striping until it rejoins */
-	bool rejoining;	    /* its QPs connect again in the background */
-	unsigned int reopening; /* rejoining: grants whose OPEN is not answered yet */
-	unsigned int pause_ms;	/* backoff step between rejoin attempts */
-	uint64_t retry_at_ns;	/* down: when to try connecting again */
+	uint32_t rate_mbps;	      /* the local port's active rate (speed x width); 0 unknown */
+	bool skipped;		      /* could not connect when the connection opened: never used */
+	bool down;		      /* failed: out of the striping until it rejoins */
+	bool rejoining;		      /* its QPs connect again in the background */
+	unsigned int reopening;	      /* rejoining: grants whose OPEN is not answered yet */
+	unsigned int pause_ms;	      /* backoff step between rejoin attempts */
+	uint64_t retry_at_ns;	      /* down: when to try connecting again */
 	uint64_t attempt_deadline_ns; /* rejoining: an attempt that takes longer is given up */
 	/* what it achieved: bytes its retired WRs moved while it had work out */
 	uint64_t bytes_done;
@@ -179,7 +179,7 @@ struct rdmacpy_grant {
 struct rdmacpy_mem {
 	struct rdmacpy_conn *conn;
 	struct ibv_mr *mr[RCP_DEVS_MAX]; /* one registration per device of the connection */
-	bool own_mr; /* false: adopted (rcp_mem_adopt), not deregistered here */
+	bool own_mr;			 /* false: adopted (rcp_mem_adopt), not deregistered here */
 	uint64_t addr;
 	uint64_t len;
 	struct rdmacpy_mem *next;

@@ -26,7 +26,6 @@
 #define PAUSE_MIN_MS 10
 #define PAUSE_MAX_MS 500
 
-
 /* connecting -- the connect steps run: the first connect (its op) or a resume's */
 static bool connecting(const struct rdmacpy_conn *c)
 {
@@ -228,8 +227,9 @@ static void on_addr_resolved(struct rcp_cli_qp *q)
 	struct rdmacpy_conn *c = q->conn;
 	int ret;
 
-	if (c->device[0] && q->rail == 0 && (strcmp(q->id->verbs->device->name, c->device) ||
-			     (c->opts.device_port && q->id->port_num != c->opts.device_port))) {
+	if (c->device[0] && q->rail == 0 &&
+	    (strcmp(q->id->verbs->device->name, c->device) ||
+	     (c->opts.device_port && q->id->port_num != c->opts.device_port))) {
 		rcp_conn_set_error(c, "the route to %s leaves through %s port %u, not %s port %u",
 				   c->host, q->id->verbs->device->name, q->id->port_num, c->device,
 				   c->opts.device_port);

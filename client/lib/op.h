@@ -84,9 +84,9 @@ struct rdmacpy_op {
 	const struct rdmacpy_grant *grant;
 	enum rcp_sgl_op dir;
 	uint64_t bytes;
-	uint64_t posted;  /* WRs posted */
-	uint64_t retired; /* of which retired by a completion */
-	unsigned int ndev;	    /* devices planned for: conn->ndev when built */
+	uint64_t posted;	     /* WRs posted */
+	uint64_t retired;	     /* of which retired by a completion */
+	unsigned int ndev;	     /* devices planned for: conn->ndev when built */
 	struct rcp_sgl_local *local; /* ndev x local_cap: device d's lkeys at d * local_cap */
 	size_t nlocal;
 	size_t local_cap;

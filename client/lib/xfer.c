@@ -404,8 +404,8 @@ static int xfer_plan(struct rdmacpy_op *op, const struct rdmacpy_grant *g)
 		lim.max_sge = dev_max_sge(c, d, op->dir);
 		lim.max_wr_bytes = dev->caps.max_msg_sz ? dev->caps.max_msg_sz : (1u << 30);
 		lim.chunk_bytes = c->opts.chunk_size;
-		ret = rcp_sgl_init(&op->plan[d], op->dir, op->local + d * op->local_cap,
-				   op->nlocal, op->remote, op->nremote, g->q[0].rkey, &lim);
+		ret = rcp_sgl_init(&op->plan[d], op->dir, op->local + d * op->local_cap, op->nlocal,
+				   op->remote, op->nremote, g->q[0].rkey, &lim);
 		if (ret)
 			return ret;
 	}

@@ -122,8 +122,8 @@ static struct rdmacpy_conn *connect_rails(void)
 		}
 		rel_sleep_ms(500);
 	} while (rel_now_ms() < deadline);
-	cr_assert_fail("no two-rail connection to %s: %s (rails up %u)", ip,
-		       rdmacpy_strerror(ret), ctr.rails_up);
+	cr_assert_fail("no two-rail connection to %s: %s (rails up %u)", ip, rdmacpy_strerror(ret),
+		       ctr.rails_up);
 	return NULL;
 }
 
@@ -175,7 +175,8 @@ static struct run move(struct rdmacpy_conn *c, struct rdmacpy_grant *g, bool wri
 		}
 	}
 	if (t_cut)
-		fprintf(stderr, "rails: the last piece ended %" PRIu64 " ms after the cut was asked\n",
+		fprintf(stderr,
+			"rails: the last piece ended %" PRIu64 " ms after the cut was asked\n",
 			rel_now_ms() - t_cut);
 	return r;
 }
@@ -271,8 +272,8 @@ Test(rails, both_wires_cut__the_work_fails_saying_no_rail_is_left)
 	pattern_fill(src, TOTAL, 23, 0);
 	r = move(c, g, true, 2);
 	counters(c, "both wires cut");
-	fprintf(stderr, "rails: %u of %u pieces failed, the first with %s (%s)\n", r.failed,
-		r.done, rdmacpy_strerror(r.first_err), rdmacpy_conn_last_error(c));
+	fprintf(stderr, "rails: %u of %u pieces failed, the first with %s (%s)\n", r.failed, r.done,
+		rdmacpy_strerror(r.first_err), rdmacpy_conn_last_error(c));
 	cr_assert_gt(r.failed, 0, "every piece succeeded through two cut wires");
 	cr_assert_eq(r.first_err, RDMACPY_E_NO_RAIL, "%s", rdmacpy_strerror(r.first_err));
 	cr_assert_eq(rdmacpy_conn_status(c), RDMACPY_E_BROKEN);

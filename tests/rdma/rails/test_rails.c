@@ -44,8 +44,8 @@ static bool add_rail(void)
 
 static void setup(void)
 {
-	static const char *const extra[] = {"-v", "--listen", RAIL_IP, "--region",
-					    "data:anon:8MiB", NULL};
+	static const char *const extra[] = {"-v",	"--listen",	  RAIL_IP,
+					    "--region", "data:anon:8MiB", NULL};
 
 	if (!th_ip())
 		cr_skip_test("no RDMA fabric: run under scripts/softroce");
@@ -194,4 +194,80 @@ Test(rails, an_address_without_a_device_is_refused_at_start)
 	cr_assert(th_wait_log(bad.log, "198.19.99.1", 1000), "the log does not name the address");
 	if (bad.pid > 0)
 		th_daemon_stop(&bad);
+}
+
+Test(rails, client_with_every_rail__a_qp_on_each_device__bytes_verify)
+{
+	static uint8_t a[8 * MiB], b[8 * MiB];
+	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
+	struct rdmacpy_conn_opts o;
+	struct rdmacpy_conn *c = NULL;
+	struct rdmacpy_grant *g = NULL;
+	int ret;
+
+	rdmacpy_conn_opts_init(&o);
+	o.key_file = d.key;
+	o.rails = RDMACPY_RAILS_ALL;
+	ret = rdmacpy_conn_open(th_ip(), d.port, &o, &c);
+	cr_assert_eq(ret, 0, "connect with rails: %s", rdmacpy_strerror(ret));
+	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	cr_assert_eq(ctr.rails, 2, "rails %u", ctr.rails);
+	cr_assert_eq(ctr.rails_up, 2);
+	cr_assert_eq(rdmacpy_grant_open(c, "data", 0, 8 * MiB, RDMACPY_RIGHTS_RW, &g), 0);
+	/* striped over both devices (each with its own registration of a and b) */
+	fill(a, sizeof(a), 3);
+	cr_assert_eq(rdmacpy_write(c, g, 0, a, sizeof(a)), 0, "%s", rdmacpy_conn_last_error(c));
+	memset(b, 0, sizeof(b));
+	cr_assert_eq(rdmacpy_read(c, g, 0, b, sizeof(b)), 0, "%s", rdmacpy_conn_last_error(c));
+	cr_assert_eq(memcmp(a, b, sizeof(a)), 0, "the bytes read differ from those written");
+	/* and small ones, each whole on one rail in turn */
+	for (unsigned int i = 0; i < 8; i++) {
+		memset(b, 0, 4096);
+		cr_assert_eq(rdmacpy_read(c, g, (uint64_t)i * 4096, b, 4096), 0);
+		cr_assert_eq(memcmp(a + (size_t)i * 4096, b, 4096), 0);
+	}
+	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	cr_assert_eq(ctr.failovers, 0);
+	cr_assert_eq(rdmacpy_grant_close(&g), 0);
+	rdmacpy_conn_close(&c);
+}
+
+Test(rails, cli_put_get_and_stat_with_rails)
+{
+	char cli[512];
+	json_object *j;
+
+	th_build("client/cli/rdmacpy", cli, sizeof(cli));
+	cr_assert_eq(
+		th_run(out, sizeof(out),
+		       "head -c 6291456 /dev/urandom > /tmp/rails.in && "
+		       "RDMACPY_PORT=%u RDMACPY_KEY_FILE=%s %s put --rails all --verify --json "
+		       "/tmp/rails.in %s:data",
+		       d.port, d.key, cli, th_ip()),
+		0, "%s", out);
+	j = json_tokener_parse(strstr(out, "{") ? strstr(out, "{") : out);
+	cr_assert_not_null(j, "not JSON: %s", out);
+	cr_assert_eq(json_object_get_int(json_object_object_get(j, "rails")), 2, "%s", out);
+	cr_assert_eq(json_object_get_int(json_object_object_get(j, "rails_up")), 2, "%s", out);
+	cr_assert(json_object_get_boolean(json_object_object_get(j, "verified")), "%s", out);
+	json_object_put(j);
+	cr_assert_eq(th_run(out, sizeof(out),
+			    "RDMACPY_PORT=%u RDMACPY_KEY_FILE=%s %s get --rails 2 %s:data+6M "
+			    "/tmp/rails.out && cmp /tmp/rails.in /tmp/rails.out",
+			    d.port, d.key, cli, RAIL_IP),
+		     0, "%s", out);
+	cr_assert(strstr(out, "2 of 2 rails up"), "%s", out);
+	cr_assert_eq(th_run(out, sizeof(out),
+			    "RDMACPY_PORT=%u RDMACPY_KEY_FILE=%s %s stat --rails all --json %s",
+			    d.port, d.key, cli, th_ip()),
+		     0, "%s", out);
+	j = json_tokener_parse(out);
+	cr_assert_not_null(j, "not JSON: %s", out);
+	cr_assert_eq(json_object_get_int(json_object_object_get(j, "rails")), 2, "%s", out);
+	json_object_put(j);
+	/* bad input: a clear error, nothing done */
+	cr_assert_eq(
+		th_run(out, sizeof(out), "%s get --rails 0 %s:data /tmp/rails.bad", cli, th_ip()),
+		2, "%s", out);
+	cr_assert(strstr(out, "rails"), "%s", out);
 }

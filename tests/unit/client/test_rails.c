@@ -202,7 +202,8 @@ Test(client_rails, failed_rail__its_wrs_run_again_on_the_other__one_callback__re
 		usleep(1000);
 		cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
 	}
-	cr_assert_eq(ctr.rejoins, 1, "rejoins %llu failovers %llu", (unsigned long long)ctr.rejoins, (unsigned long long)ctr.failovers);
+	cr_assert_eq(ctr.rejoins, 1, "rejoins %llu failovers %llu", (unsigned long long)ctr.rejoins,
+		     (unsigned long long)ctr.failovers);
 	cr_assert_eq(ctr.rails_up, 2);
 	cr_assert_eq(peer_requests(RCP_MSG_OPEN), opens + 1, "the grant was not reopened once");
 	mark = rcp_mock_sent_count();
