@@ -235,7 +235,10 @@ static void rail_reset(struct rdmacpy_conn *c, unsigned int r)
 	unsigned int i;
 
 	for (i = rl->first; i < rl->first + rl->n; i++) {
+		/* its own reopens go without a word, anything else left fails (nothing of the
+		 * application's is sent to a rail that is not up) */
 		rcp_ctrl_cancel_owner(&c->qp[i], rl);
+		rcp_ctrl_fail_all(&c->qp[i], -ENETDOWN);
 		rcp_qp_reap_all(&c->qp[i]);
 		rcp_connect_qp_reset(&c->qp[i]);
 	}
@@ -249,7 +252,6 @@ static void rail_retry_later(struct rdmacpy_conn *c, unsigned int r)
 	struct rcp_rail *rl = &c->rails[r];
 	unsigned int pause = rcp_backoff_pause(&rl->pause_ms, RETRY_MIN_MS, RETRY_MAX_MS);
 
-	rl->rejoining = false;
 	rl->retry_at_ns = rcp_now_ns() + (uint64_t)pause * 1000000ull;
 }
 
@@ -264,6 +266,8 @@ bool rcp_rail_attempt_failed(struct rcp_cli_qp *q, int err, const char *why)
 	if (rl->rejoining) {
 		rcp_dbg(&c->log, "rail %u (%s): rejoin attempt failed: %s", q->rail, rl->name,
 			why ? why : strerror(-err));
+		/* first: the reset fails what the attempt had out, which lands here again */
+		rl->rejoining = false;
 		rail_reset(c, q->rail);
 		rail_retry_later(c, q->rail);
 		return true;
@@ -271,6 +275,7 @@ bool rcp_rail_attempt_failed(struct rcp_cli_qp *q, int err, const char *why)
 	if (q->rail == 0)
 		return false;
 	if (!rl->down && !rl->skipped) {
+		/* first: the reset fails what the attempt had out, which lands here again */
 		rl->skipped = true;
 		rcp_warn(&c->log, "rail %u (%s) skipped: %s", q->rail, rl->name,
 			 why ? why : strerror(-err));
@@ -516,6 +521,7 @@ void rcp_rails_service(struct rdmacpy_conn *c, uint64_t now)
 		}
 		if (rl->rejoining && now >= rl->attempt_deadline_ns) {
 			rcp_dbg(&c->log, "rail %u (%s): rejoin attempt timed out", r, rl->name);
+			rl->rejoining = false;
 			rail_reset(c, r);
 			rail_retry_later(c, r);
 		} else if (rl->down && !rl->rejoining && now >= rl->retry_at_ns) {
