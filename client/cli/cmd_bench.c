@@ -251,8 +251,9 @@ static const char *mode_name(enum rdmacpy_moderation m)
 /* result_json -- one size's bench --json object: {"op", "test", "size", "qd", "qps", "mode",
  * "hw_moderation", "ops", "bytes", "seconds", "mbps", "lat_p50_us", "lat_p99_us", "wakeups",
  * "completions", "wakeups_per_gib", "completions_per_wakeup", "cpu_s_per_gib", "sges",
- * "separate"}, or NULL */
-static json_object *result_json(const struct cli_opts *o, const struct bench_result *r, bool hw)
+ * "separate", "rails", "rails_up", "failovers", "wrs_reissued", "rejoins"}, or NULL */
+static json_object *result_json(const struct cli_opts *o, const struct bench_result *r,
+				const struct rdmacpy_counters *c)
 {
 	json_object *j = json_object_new_object();
 
@@ -264,7 +265,7 @@ static json_object *result_json(const struct cli_opts *o, const struct bench_res
 	json_object_object_add(j, "qd", json_object_new_int64(o->queue_depth));
 	json_object_object_add(j, "qps", json_object_new_int64(o->nqp ? o->nqp : 1));
 	json_object_object_add(j, "mode", json_object_new_string(mode_name(o->moderation)));
-	json_object_object_add(j, "hw_moderation", json_object_new_boolean(hw));
+	json_object_object_add(j, "hw_moderation", json_object_new_boolean(c->hw_moderation));
 	json_object_object_add(j, "ops", json_object_new_int64((int64_t)r->ops));
 	json_object_object_add(j, "bytes", json_object_new_int64((int64_t)r->bytes));
 	json_object_object_add(j, "seconds", cli_json_fixed(r->seconds, 6));
@@ -279,15 +280,16 @@ static json_object *result_json(const struct cli_opts *o, const struct bench_res
 	json_object_object_add(j, "cpu_s_per_gib", cli_json_fixed(r->cpu_s_per_gib, 4));
 	json_object_object_add(j, "sges", json_object_new_int64(o->sges ? o->sges : 1));
 	json_object_object_add(j, "separate", json_object_new_boolean(o->sges > 1 && o->separate));
+	cli_json_rails(j, c);
 	return j;
 }
 
 /* print_result -- one table row, or with --json one object added to results */
 static void print_result(const struct cli_opts *o, const struct bench_result *r,
-			 json_object *results, bool hw)
+			 json_object *results, const struct rdmacpy_counters *c)
 {
 	if (o->json) {
-		json_object_array_add(results, result_json(o, r, hw));
+		json_object_array_add(results, result_json(o, r, c));
 		return;
 	}
 	printf(" %-10llu %-10llu %12.2f %10.2f %10.2f %14.0f %10.2f %10.4f\n",
@@ -401,7 +403,9 @@ int cli_cmd_bench(const struct cli_opts *o_in, int argc, char **argv)
 			rc = cli_fail(conn, spec.host, rc, "benchmark failed");
 			goto out;
 		}
-		print_result(&o, &r, results, c.hw_moderation);
+		/* the rails as they were after this size (a failover during it shows) */
+		rdmacpy_conn_counters(conn, &c);
+		print_result(&o, &r, results, &c);
 	}
 	if (o.json) {
 		rc = cli_json_print(results);
