@@ -89,7 +89,8 @@ int rcp_mem_adopt(struct rdmacpy_conn *c, struct ibv_mr *mr, struct rdmacpy_mem 
 {
 	struct rdmacpy_mem *m;
 
-	if (!c || !mr || !c->ndev || mr->pd != c->dev[0].pd || c->ndev != 1)
+	/* before connecting (the daemon's COPY adopts at once) the pd is the one it handed in */
+	if (!c || !mr || c->ndev > 1 || mr->pd != (c->ndev ? c->dev[0].pd : c->ext_pd))
 		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)
