@@ -419,6 +419,23 @@ int rcp_vb_req_notify_cq(struct ibv_cq *cq, bool solicited_only)
 	return status_to_errno(ibv_req_notify_cq(cq, solicited_only ? 1 : 0));
 }
 
+/* rcp_vb_get_async_event -- one asynchronous event of ctx; -EAGAIN if non-blocking and none */
+int rcp_vb_get_async_event(struct ibv_context *ctx, struct ibv_async_event *ev)
+{
+	if (!ctx || !ev)
+		return -EINVAL;
+	if (ibv_get_async_event(ctx, ev))
+		return errno_or(-EIO);
+	return 0;
+}
+
+/* rcp_vb_ack_async_event -- ack an asynchronous event */
+void rcp_vb_ack_async_event(struct ibv_async_event *ev)
+{
+	if (ev)
+		ibv_ack_async_event(ev);
+}
+
 /* rcp_vb_get_cq_event -- take one CQ event from cc; -EAGAIN if non-blocking and none */
 int rcp_vb_get_cq_event(struct ibv_comp_channel *cc, struct ibv_cq **cqp, void **cq_contextp)
 {

@@ -214,6 +214,16 @@ int rcp_vb_probe_cq_moderation(struct ibv_cq *cq, uint16_t count, uint16_t perio
 /* rcp_vb_req_notify_cq -- arm cq for one event on the next (solicited) completion */
 int rcp_vb_req_notify_cq(struct ibv_cq *cq, bool solicited_only);
 
+/* rcp_vb_async_set_nonblock -- make rcp_vb_get_async_event on ctx return -EAGAIN, not block */
+int rcp_vb_async_set_nonblock(struct ibv_context *ctx);
+
+/* rcp_vb_get_async_event -- take one of ctx's asynchronous events (a port going down);
+ * -EAGAIN if non-blocking and none. Ack it with rcp_vb_ack_async_event */
+int rcp_vb_get_async_event(struct ibv_context *ctx, struct ibv_async_event *ev);
+
+/* rcp_vb_ack_async_event -- ack an event taken with rcp_vb_get_async_event */
+void rcp_vb_ack_async_event(struct ibv_async_event *ev);
+
 /* rcp_vb_get_cq_event -- take one CQ event from cc; -EAGAIN if non-blocking and none */
 int rcp_vb_get_cq_event(struct ibv_comp_channel *cc, struct ibv_cq **cqp, void **cq_contextp);
 

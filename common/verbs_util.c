@@ -37,6 +37,15 @@ int rcp_vb_comp_channel_set_nonblock(struct ibv_comp_channel *cc)
 	return set_nonblock(cc->fd);
 }
 
+/* rcp_vb_async_set_nonblock -- make rcp_vb_get_async_event return -EAGAIN, not block */
+int rcp_vb_async_set_nonblock(struct ibv_context *ctx)
+{
+	if (!ctx)
+		return -EINVAL;
+	/* a context without an async fd (the unit tests' mock) has nothing to block on */
+	return ctx->async_fd < 0 ? 0 : set_nonblock(ctx->async_fd);
+}
+
 /* rcp_vb_cm_event_str -- name of an rdma_cm event type, for logs */
 const char *rcp_vb_cm_event_str(enum rdma_cm_event_type type)
 {

@@ -106,6 +106,7 @@ struct rdmacpy_conn {
 	bool rails_known;	 /* and answered (or one rail it is) */
 	uint64_t grant_serial;	 /* the last grant's serial */
 	unsigned int next_rail;	 /* round-robin for small transfers */
+	uint64_t port_check_ns;	 /* when the devices' async events are looked at next */
 	/* queue pairs: rail r's are [rails[r].first, + rails[r].n) */
 	unsigned int nqp;
 	unsigned int qp_cap;

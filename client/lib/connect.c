@@ -188,6 +188,15 @@ static int device_add(struct rdmacpy_conn *c, struct rdma_cm_id *id, struct rcp_
 	ret = rcp_conn_watch(c, d->cc->fd);
 	if (ret)
 		return ret;
+	/* with rails a port that goes down takes its rails out at once (rails.c reads them);
+	 * a connection that would not read them must not wake on them */
+	if (c->want_rails > 1 && id->verbs->async_fd >= 0) {
+		ret = rcp_vb_async_set_nonblock(id->verbs);
+		if (!ret)
+			ret = rcp_conn_watch(c, id->verbs->async_fd);
+		if (ret)
+			return ret;
+	}
 	if (!c->ctrl_mem) {
 		/* every QP the connection may have gets its control buffers here, once */
 		c->ctrl_len = (size_t)(RCP_CLI_RECV_N + RCP_CLI_SEND_N) * RCP_MSG_MAX * c->qp_cap;

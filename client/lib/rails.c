@@ -46,6 +46,9 @@
 #define STRIPE_MIN_BYTES (256u * 1024u)
 /* measurements older than this much busy time count half: the weights follow the links */
 #define MEASURE_WINDOW_NS 2000000000ull
+/* how often the devices' asynchronous events are looked at (a watched fd that is readable
+ * wakes the application at most this long for nothing) */
+#define PORT_CHECK_NS 1000000ull
 
 /* rail_ready -- every QP of rail r is authenticated and unbroken */
 static bool rail_ready(const struct rdmacpy_conn *c, unsigned int r)
@@ -496,14 +499,60 @@ static void rail_rejoin(struct rdmacpy_conn *c, unsigned int r, uint64_t now)
 		rcp_connect_qp_start(&c->qp[i]);
 }
 
-/* rcp_rails_service -- rejoin attempts that are due or overdue; rails that did not connect in
- * time when the connection opened are skipped */
+/* port_down -- port of device d went down (or the whole device, port 0): its rails fail */
+static void port_down(struct rdmacpy_conn *c, const struct rcp_cli_dev *d, uint8_t port,
+		      const char *what)
+{
+	char why[96];
+	unsigned int r;
+
+	snprintf(why, sizeof(why), "%s on %s port %u", what, d->verbs->device->name, port);
+	for (r = 0; r < c->nrails; r++) {
+		const struct rcp_rail *rl = &c->rails[r];
+
+		if (rl->dev == d && (!port || rl->port_num == port) && rcp_rail_usable(c, r))
+			rcp_rail_fail(&c->qp[rl->first], -ENETDOWN, why);
+	}
+}
+
+/* port_events -- the devices' asynchronous events: a port (or device) that went down takes
+ * its rails out before their WRs time out */
+static void port_events(struct rdmacpy_conn *c, uint64_t now)
+{
+	struct ibv_async_event ev;
+	unsigned int i;
+
+	if (now < c->port_check_ns)
+		return;
+	c->port_check_ns = now + PORT_CHECK_NS;
+	for (i = 0; i < c->ndev; i++) {
+		struct rcp_cli_dev *d = &c->dev[i];
+
+		while (rcp_vb_get_async_event(d->verbs, &ev) == 0) {
+			enum ibv_event_type t = ev.event_type;
+			uint8_t port = (uint8_t)ev.element.port_num;
+
+			rcp_vb_ack_async_event(&ev);
+			if (t == IBV_EVENT_PORT_ERR)
+				port_down(c, d, port, "port error");
+			else if (t == IBV_EVENT_DEVICE_FATAL)
+				port_down(c, d, 0, "device fatal error");
+			if (c->broken)
+				return;
+		}
+	}
+}
+
+/* rcp_rails_service -- ports that went down, rejoin attempts that are due or overdue; rails
+ * that did not connect in time when the connection opened are skipped */
 void rcp_rails_service(struct rdmacpy_conn *c, uint64_t now)
 {
 	unsigned int r;
 
 	if (c->nrails <= 1 || c->broken || c->closing || c->resuming)
 		return;
+	if (c->connected)
+		port_events(c, now);
 	for (r = 0; r < c->nrails; r++) {
 		struct rcp_rail *rl = &c->rails[r];
 

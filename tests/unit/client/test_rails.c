@@ -265,3 +265,32 @@ Test(client_rails, both_rails_fail__no_rail_left__the_transfer_says_so)
 	rdmacpy_grant_close(&g);
 	close_clean(&c);
 }
+
+Test(client_rails, port_error_event__the_rail_on_it_fails_over_at_once__then_rejoins)
+{
+	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
+	struct rdmacpy_grant *g = NULL;
+	struct rdmacpy_conn *c = connect_rails(0);
+
+	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, NWR * CHUNK, RDMACPY_RIGHTS_RW, &g), 0);
+	/* both mock rails leave through the same port: the first one it names goes, the last
+	 * one up stays (its completions decide) */
+	rcp_mock_push_async(IBV_EVENT_PORT_ERR, c->rails[0].port_num);
+	usleep(2000);
+	cr_assert_geq(rdmacpy_conn_progress(c, 0), 0);
+	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	cr_assert_eq(ctr.failovers, 1);
+	cr_assert_eq(ctr.rails_up, 1);
+	cr_assert_eq(rdmacpy_conn_status(c), 0);
+	/* work goes on over the rail left, and the rail comes back */
+	cr_assert_eq(rdmacpy_write(c, g, 0, buf, NWR * CHUNK), 0);
+	for (int i = 0; i < 3000 && ctr.rejoins == 0; i++) {
+		cr_assert_geq(rdmacpy_conn_progress(c, 10), 0);
+		usleep(1000);
+		cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	}
+	cr_assert_eq(ctr.rejoins, 1);
+	cr_assert_eq(ctr.rails_up, 2);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}

@@ -168,6 +168,9 @@ static struct {
 	uint32_t next_handle;
 	unsigned int misuse;
 	char misuse_msg[200];
+	/* asynchronous events queued by rcp_mock_push_async, oldest first */
+	struct ibv_async_event async_ev[8];
+	unsigned int nasync;
 } M;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -2302,6 +2305,42 @@ void rcp_mock_push_wc_ok(struct ibv_cq *cq, uint64_t wr_id, enum ibv_wc_opcode o
 	wc.opcode = opcode;
 	wc.byte_len = byte_len;
 	rcp_mock_push_wc(cq, &wc);
+}
+
+/* rcp_mock_push_async -- queue an asynchronous event of the device (port: its element) */
+void rcp_mock_push_async(enum ibv_event_type type, uint8_t port)
+{
+	pthread_mutex_lock(&lock);
+	if (M.nasync < sizeof(M.async_ev) / sizeof(M.async_ev[0])) {
+		M.async_ev[M.nasync].event_type = type;
+		M.async_ev[M.nasync].element.port_num = port;
+		M.nasync++;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* rcp_vb_get_async_event -- mock: the oldest event rcp_mock_push_async queued, or -EAGAIN */
+int rcp_vb_get_async_event(struct ibv_context *ctx, struct ibv_async_event *ev)
+{
+	int ret = -EAGAIN;
+
+	if (!ctx || !ev)
+		return -EINVAL;
+	pthread_mutex_lock(&lock);
+	if (ctx == &M.ctx && M.nasync) {
+		*ev = M.async_ev[0];
+		M.nasync--;
+		memmove(M.async_ev, M.async_ev + 1, M.nasync * sizeof(M.async_ev[0]));
+		ret = 0;
+	}
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+/* rcp_vb_ack_async_event -- mock: nothing to release */
+void rcp_vb_ack_async_event(struct ibv_async_event *ev)
+{
+	(void)ev;
 }
 
 /* rcp_mock_push_wc_err -- queue a failed completion */

@@ -195,6 +195,9 @@ void rcp_mock_push_wc_ok(struct ibv_cq *cq, uint64_t wr_id, enum ibv_wc_opcode o
 /* rcp_mock_push_wc_err -- queue a failed completion (opcode is undefined on errors) */
 void rcp_mock_push_wc_err(struct ibv_cq *cq, uint64_t wr_id, enum ibv_wc_status status);
 
+/* rcp_mock_push_async -- queue an asynchronous event of the device (port: its element) */
+void rcp_mock_push_async(enum ibv_event_type type, uint8_t port);
+
 /* rcp_mock_wc_pending -- completions queued for cq (NULL: all) and not yet polled */
 size_t rcp_mock_wc_pending(const struct ibv_cq *cq);
 
