@@ -58,6 +58,9 @@ static void open_end(struct rdmacpy_op *op)
 	unsigned int i;
 
 	op->req.grant = NULL;
+	/* every part lost with its rail: nothing was granted */
+	if (!op->err && !g->rights)
+		rcp_op_fail(op, -ENETDOWN);
 	if (op->err) {
 		for (i = 0; i < c->nqp; i++)
 			if (g->q[i].id && !c->broken)
@@ -84,6 +87,7 @@ static const struct rcp_req_ops open_ops = {
 	.reply_type = RCP_MSG_OPEN_REPLY,
 	.reply = open_reply,
 	.end = open_end,
+	.per_rail = true,
 };
 
 /* rdmacpy_grant_open_async -- OPEN on every QP; *g is set when all of them granted */
@@ -155,6 +159,7 @@ int rdmacpy_grant_open(struct rdmacpy_conn *c, const char *region, uint64_t offs
 
 static const struct rcp_req_ops close_ops = {
 	.reply_type = RCP_MSG_CLOSE_REPLY,
+	.per_rail = true,
 };
 
 /* grant_unlink -- take g off its connection's list */
@@ -204,8 +209,10 @@ int rdmacpy_grant_close_async(struct rdmacpy_grant **gp, rdmacpy_done_fn cb, voi
 		return 0;
 	}
 	for (i = 0; i < c->nqp; i++) {
-		/* a rail that is down has no window of it (its session ended) */
-		if (c->nrails > 1 && (!g->q[i].id || !rcp_rail_usable(c, c->qp[i].rail)))
+		/* a rail that is down has no window of it (its session ended); one rejoining may
+		 * have it already */
+		if (c->nrails > 1 && (!g->q[i].id || c->qp[i].state != RCP_QP_READY ||
+				      c->qp[i].broken))
 			continue;
 		rcp_msg_init(&m, RCP_MSG_CLOSE, 0);
 		m.u.close.grant_id = g->q[i].id;

@@ -44,7 +44,9 @@ bool rcp_rq_part_done(struct rcp_creq *r, const struct rcp_msg *m, int err)
 			k->interim(op, m);
 		return false;
 	}
-	if (err) {
+	if (err == -ENETDOWN && k->per_rail) {
+		rcp_dbg(&op->conn->log, "part %u of a request lost with its rail", r->part);
+	} else if (err) {
 		rcp_op_fail(op, err);
 	} else if (k->reply) {
 		ret = k->reply(op, r->part, m);

@@ -22,6 +22,9 @@ struct rcp_req_ops {
 	void (*interim)(struct rdmacpy_op *op, const struct rcp_msg *m);
 	/* every part answered: results out (op->err says whether it failed) */
 	void (*end)(struct rdmacpy_op *op);
+	/* one part per queue pair (OPEN, CLOSE of a grant): a part lost because its rail failed
+	 * over (-ENETDOWN) is no failure, the rail opens its windows again when it rejoins */
+	bool per_rail;
 };
 
 /* rcp_rq_check -- the connection takes requests: 0, or the RDMACPY_E_* why not; clears *op
