@@ -181,6 +181,7 @@ int rcp_engine_service(struct rdmacpy_conn *c)
 		rcp_ctrl_expire(q, now);
 		rcp_ctrl_pump(q);
 	}
+	rcp_rails_watch(c, now);
 	rcp_xfer_pump(c);
 	return rcp_ops_run_callbacks(c);
 }

@@ -354,6 +354,8 @@ static void on_send_wc(struct rcp_cli_qp *q, const struct ibv_wc *wc)
 	 * transfer run again instead of failing */
 	if (err)
 		on_send_error(q, wc->status);
+	else
+		rcp_rail_progress(q);
 	while (q->sq_tail <= seq) {
 		struct rcp_cli_slot *s = &q->ring[q->sq_tail % q->sq_depth];
 		bool mine = q->sq_tail == seq;

@@ -34,21 +34,20 @@
  * connection's timeout. Authenticated again, it opens every live grant on its queue pairs
  * (the region must be the same instance) and only then takes work again.
  *
- * Striping: a transfer of at least STRIPE_MIN_BYTES is cut over the rails that are up in
- * proportion to their ports' active rates; once every one of them has been measured, half of
- * each weight is the rate it really achieved (bytes its WRs moved per unit of time it had WRs
- * out), so a rail that falls behind gets less. Smaller transfers go whole to one rail, taking
- * the rails in turn.
+ * A rail can also fail silently: rxe retries a cut wire's packets without ever reporting
+ * retry-exceeded. A rail with transfer work out and no completion for half the connection's
+ * timeout has failed too (rcp_rails_watch), so even with every wire cut the work ends within
+ * the timeout. How transfers are cut over the rails is rail_weights.c's.
  */
 
-#define RETRY_MIN_MS	 100
-#define RETRY_MAX_MS	 5000
-#define STRIPE_MIN_BYTES (256u * 1024u)
-/* measurements older than this much busy time count half: the weights follow the links */
-#define MEASURE_WINDOW_NS 2000000000ull
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 5000
 /* how often the devices' asynchronous events are looked at (a watched fd that is readable
  * wakes the application at most this long for nothing) */
 #define PORT_CHECK_NS 1000000ull
+#define STALL_MIN_MS  500
+
+static uint64_t rail_stalled_at(const struct rdmacpy_conn *c, unsigned int r);
 
 /* rail_ready -- every QP of rail r is authenticated and unbroken */
 static bool rail_ready(const struct rdmacpy_conn *c, unsigned int r)
@@ -597,6 +596,8 @@ uint64_t rcp_rails_deadline(const struct rdmacpy_conn *c)
 			t = rl->attempt_deadline_ns;
 		else if (rl->down)
 			t = rl->retry_at_ns;
+		else if (c->connected)
+			t = rail_stalled_at(c, r);
 		if (t < d)
 			d = t;
 	}
@@ -623,137 +624,47 @@ void rcp_rails_resumed(struct rdmacpy_conn *c)
 	}
 }
 
-/* ---- weights ---- */
-
-/* rcp_stripe_split -- units cut in proportion to w[0..n): floors first, then the units left
- * one each to the largest remainders (earlier entries first on a tie). A weight of 0 or less
- * gets none; with no positive weight nothing is given */
-void rcp_stripe_split(uint64_t units, const double *w, unsigned int n, uint64_t *out)
+/* stall_ns -- how long a rail with work out may go without a completion: half the
+ * connection's timeout (at least STALL_MIN_MS), so that with every rail dead the work still
+ * fails within the timeout, and a slow emulated link (a completion every few hundred ms
+ * under moderation) is far from it */
+static uint64_t stall_ns(const struct rdmacpy_conn *c)
 {
-	double rem[RDMACPY_MAX_QP];
-	double sum = 0;
-	uint64_t given = 0;
-	unsigned int i;
+	uint64_t ms = (uint64_t)c->opts.timeout_ms / 2;
 
-	for (i = 0; i < n; i++)
-		if (w[i] > 0)
-			sum += w[i];
-	for (i = 0; i < n; i++) {
-		double share = w[i] > 0 && sum > 0 ? (double)units * (w[i] / sum) : 0;
-
-		out[i] = (uint64_t)share;
-		if (out[i] > units - given)
-			out[i] = units - given;
-		given += out[i];
-		rem[i] = w[i] > 0 ? share - (double)out[i] : -1;
-	}
-	while (given < units && sum > 0) {
-		unsigned int best = n;
-
-		for (i = 0; i < n; i++)
-			if (rem[i] >= 0 && (best == n || rem[i] > rem[best]))
-				best = i;
-		if (best == n) {
-			/* rounding of the shares left more than one unit per weight: the rest
-			 * goes to the heaviest */
-			for (best = 0, i = 1; i < n; i++)
-				if (w[i] > w[best])
-					best = i;
-			out[best] += units - given;
-			break;
-		}
-		out[best]++;
-		rem[best] = -1;
-		given++;
-	}
+	return (ms < STALL_MIN_MS ? STALL_MIN_MS : ms) * 1000000ull;
 }
 
-/* rcp_rails_weights -- each rail's weight for the next striped transfer (0: not up) */
-void rcp_rails_weights(const struct rdmacpy_conn *c, double *w)
+/* rail_stalled_at -- when rail r counts as stalled if nothing completes; UINT64_MAX: it has
+ * no transfer work out, or it is not up */
+static uint64_t rail_stalled_at(const struct rdmacpy_conn *c, unsigned int r)
 {
-	double rate_sum = 0;
-	double meas_sum = 0;
-	bool all_rates = true;
-	bool all_measured = true;
+	const struct rcp_rail *rl = &c->rails[r];
+
+	if (!rl->busy_since_ns || !rcp_rail_usable(c, r))
+		return UINT64_MAX;
+	return rl->progress_ns + stall_ns(c);
+}
+
+/* rcp_rails_watch -- a rail whose WRs stopped completing has failed. rxe, for one, retries a
+ * cut wire's packets without ever reporting retry-exceeded: without this the work would wait
+ * forever for a rail that is gone */
+void rcp_rails_watch(struct rdmacpy_conn *c, uint64_t now)
+{
+	char why[96];
 	unsigned int r;
 
-	for (r = 0; r < c->nrails; r++) {
-		const struct rcp_rail *rl = &c->rails[r];
-
-		if (!rcp_rail_usable(c, r))
-			continue;
-		all_rates &= rl->rate_mbps > 0;
-		all_measured &= rl->measured > 0;
-		rate_sum += rl->rate_mbps;
-		meas_sum += rl->measured;
-	}
-	for (r = 0; r < c->nrails; r++) {
-		const struct rcp_rail *rl = &c->rails[r];
-		double rate_share;
-
-		w[r] = 0;
-		if (!rcp_rail_usable(c, r))
-			continue;
-		rate_share = all_rates && rate_sum > 0 ? rl->rate_mbps / rate_sum : 1.0;
-		w[r] = all_measured && meas_sum > 0 ? rate_share / 2 + rl->measured / meas_sum / 2
-						    : rate_share;
-	}
-}
-
-/* rcp_rail_pick -- the rail a small transfer goes to: the next one up, in turn */
-unsigned int rcp_rail_pick(struct rdmacpy_conn *c)
-{
-	unsigned int k;
-
-	for (k = 0; k < c->nrails; k++) {
-		unsigned int r = (c->next_rail + k) % c->nrails;
-
-		if (rcp_rail_usable(c, r)) {
-			c->next_rail = r + 1;
-			return r;
-		}
-	}
-	return 0;
-}
-
-/* rcp_rails_stripe_min -- transfers smaller than this go to one rail */
-uint64_t rcp_rails_stripe_min(void)
-{
-	return STRIPE_MIN_BYTES;
-}
-
-/* rcp_rail_posted -- a transfer WR went out on q: its rail's busy time starts if it was idle */
-void rcp_rail_posted(struct rcp_cli_qp *q, uint64_t now)
-{
-	struct rcp_rail *rl = &q->conn->rails[q->rail];
-
-	if (!rl->busy_since_ns)
-		rl->busy_since_ns = now ? now : 1;
-}
-
-/* rcp_rail_retired -- a transfer WR of len bytes of q's rail finished well: measure the rail */
-void rcp_rail_retired(struct rcp_cli_qp *q, uint32_t len)
-{
-	struct rdmacpy_conn *c = q->conn;
-	struct rcp_rail *rl = &c->rails[q->rail];
-	unsigned int i;
-	uint64_t now;
-
-	rl->bytes_done += len;
-	for (i = rl->first; i < rl->first + rl->n; i++)
-		if (c->qp[i].sq_head != c->qp[i].sq_tail)
-			return;
-	if (!rl->busy_since_ns)
+	if (c->nrails <= 1 || c->broken || c->closing || c->resuming || !c->connected)
 		return;
-	/* the rail went idle: its busy stretch counts */
-	now = rcp_now_ns();
-	rl->busy_ns += now > rl->busy_since_ns ? now - rl->busy_since_ns : 0;
-	rl->busy_since_ns = 0;
-	if (rl->busy_ns)
-		rl->measured = (double)rl->bytes_done / (double)rl->busy_ns;
-	if (rl->busy_ns > MEASURE_WINDOW_NS) {
-		rl->busy_ns /= 2;
-		rl->bytes_done /= 2;
+	for (r = 0; r < c->nrails && !c->broken; r++) {
+		const struct rcp_rail *rl = &c->rails[r];
+
+		if (now < rail_stalled_at(c, r))
+			continue;
+		snprintf(why, sizeof(why), "no completion for %llu ms with work out",
+			 (unsigned long long)((now - rl->progress_ns) / 1000000ull));
+		if (!rcp_rail_fail(&c->qp[rl->first], -ETIMEDOUT, why))
+			rcp_conn_fail(c, -ENETDOWN, why);
 	}
 }
 

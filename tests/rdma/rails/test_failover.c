@@ -93,6 +93,13 @@ static void setup(void)
 
 TestSuite(rails, .init = setup, .fini = teardown, .timeout = 500);
 
+/* lib_log -- the library's word on rails failing and rejoining, in the test's output */
+static void lib_log(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "rails: [lib %d] %s\n", level, msg);
+}
+
 /* connect_rails -- two rails to node 2, retrying while it boots; skips without two wires */
 static struct rdmacpy_conn *connect_rails(void)
 {
@@ -111,6 +118,8 @@ static struct rdmacpy_conn *connect_rails(void)
 	o.key_file = key;
 	o.timeout_ms = TIMEOUT_MS;
 	o.rails = RDMACPY_RAILS_ALL;
+	o.log_fn = lib_log;
+	o.log_level = RDMACPY_LOG_INFO;
 	do {
 		ret = rdmacpy_conn_open(ip, (uint16_t)strtoul(port, NULL, 10), &o, &c);
 		if (!ret) {
@@ -146,6 +155,19 @@ static void piece_done(struct rdmacpy_op *op, int status, void *ctx)
 	}
 }
 
+/* counters -- the connection's counters, printed */
+static struct rdmacpy_counters counters(struct rdmacpy_conn *c, const char *when)
+{
+	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
+
+	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	fprintf(stderr,
+		"rails: %s: %u of %u rails up, %" PRIu64 " failover(s), %" PRIu64
+		" WR(s) reissued, %" PRIu64 " rejoin(s)\n",
+		when, ctr.rails_up, ctr.rails, ctr.failovers, ctr.wrs_reissued, ctr.rejoins);
+	return ctr;
+}
+
 /* move -- the whole region in PIECE-sized operations, all queued at once; wire cut_w (-1:
  * none, 2: both) is cut once a quarter of them finished. The operations' outcome */
 static struct run move(struct rdmacpy_conn *c, struct rdmacpy_grant *g, bool write, int cut_w)
@@ -162,8 +184,21 @@ static struct run move(struct rdmacpy_conn *c, struct rdmacpy_grant *g, bool wri
 
 		cr_assert_eq(ret, 0, "queueing piece %" PRIu64 ": %s", i, rdmacpy_strerror(ret));
 	}
+	uint64_t last_done_ms = rel_now_ms();
+	unsigned int last_done = 0;
+
 	while (r.done < NPIECE) {
 		cr_assert_geq(rdmacpy_conn_progress(c, 100), 0);
+		if (r.done != last_done) {
+			last_done = r.done;
+			last_done_ms = rel_now_ms();
+		}
+		/* a stall says where it stands instead of waiting out the suite */
+		if (rel_now_ms() - last_done_ms > 120000) {
+			counters(c, "stalled");
+			cr_assert_fail("no piece finished for 120 s: %u of %" PRIu64 " done (%s)",
+				       r.done, NPIECE, rdmacpy_conn_last_error(c));
+		}
 		if (!cut && r.done >= NPIECE / 4) {
 			for (int w = 0; w < 2; w++)
 				if (cut_w == w || cut_w == 2)
@@ -179,19 +214,6 @@ static struct run move(struct rdmacpy_conn *c, struct rdmacpy_grant *g, bool wri
 			"rails: the last piece ended %" PRIu64 " ms after the cut was asked\n",
 			rel_now_ms() - t_cut);
 	return r;
-}
-
-/* counters -- the connection's counters, printed */
-static struct rdmacpy_counters counters(struct rdmacpy_conn *c, const char *when)
-{
-	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
-
-	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
-	fprintf(stderr,
-		"rails: %s: %u of %u rails up, %" PRIu64 " failover(s), %" PRIu64
-		" WR(s) reissued, %" PRIu64 " rejoin(s)\n",
-		when, ctr.rails_up, ctr.rails, ctr.failovers, ctr.wrs_reissued, ctr.rejoins);
-	return ctr;
 }
 
 /* wait_rejoin -- the wire is back: the rail rejoins (bounded by the suite's timeout) */

@@ -294,3 +294,49 @@ Test(client_rails, port_error_event__the_rail_on_it_fails_over_at_once__then_rej
 	rdmacpy_grant_close(&g);
 	close_clean(&c);
 }
+
+Test(client_rails, rail_that_stops_completing__fails_over_within_half_the_timeout)
+{
+	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
+	struct peer_cfg cfg = {.addrs = 2};
+	struct rdmacpy_grant *g = NULL;
+	struct rdmacpy_op *op = NULL;
+	struct rdmacpy_conn_opts o;
+	struct seen seen = {0};
+	struct rdmacpy_conn *c;
+	size_t mark;
+
+	test_opts(&o);
+	o.moderation = RDMACPY_MOD_EVENT;
+	o.chunk_size = CHUNK;
+	o.rails = 2;
+	o.timeout_ms = 1000; /* a rail silent for 500 ms with work out has failed */
+	peer_start(&cfg);
+	c = connect_started(&o);
+	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, NWR * CHUNK, RDMACPY_RIGHTS_RW, &g), 0);
+	struct ibv_qp *qp0 = c->qp[0].id->qp;
+	struct ibv_qp *qp1 = c->qp[1].id->qp;
+
+	/* rail 1's WRs never complete nor fail: a cut wire rxe keeps retrying */
+	rcp_mock_auto_complete(false);
+	mark = rcp_mock_sent_count();
+	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, NWR * CHUNK, done_cb, &seen, &op), 0);
+	for (size_t i = 0; i < NWR / 2; i++)
+		rcp_mock_push_wc_ok(qp0->send_cq, nth_wr(mark, qp0, i)->wr_id, IBV_WC_RDMA_WRITE,
+				    CHUNK);
+	rcp_mock_auto_complete(true);
+	for (int i = 0; i < 3000 && !seen.calls; i++) {
+		cr_assert_geq(rdmacpy_conn_progress(c, 10), 0);
+		usleep(1000);
+	}
+	cr_assert_eq(seen.calls, 1);
+	cr_assert_eq(seen.status, 0, "%s", rdmacpy_strerror(seen.status));
+	cr_assert_eq(wr_count(mark, qp1), NWR / 2);
+	cr_assert_eq(wr_count(mark, qp0), NWR, "rail 1's half did not run on rail 0");
+	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	cr_assert_eq(ctr.failovers, 1);
+	cr_assert_eq(ctr.wrs_reissued, NWR / 2);
+	rdmacpy_op_free(&op);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}
