@@ -75,7 +75,6 @@ struct rcp_rail {
 	uint64_t bytes_done;
 	uint64_t busy_ns;
 	uint64_t busy_since_ns; /* 0: nothing out */
-	uint64_t progress_ns;	/* its last completion, or when work went out on it idle */
 	double measured;	/* bytes per ns, smoothed; 0 until measured */
 };
 
@@ -360,9 +359,6 @@ void rcp_rails_service(struct rdmacpy_conn *c, uint64_t now);
  * completion for the stall bound has failed (a cut wire may never say so itself) */
 void rcp_rails_watch(struct rdmacpy_conn *c, uint64_t now);
 
-/* rcp_rail_progress -- a completion came on q: its rail is alive */
-static inline void rcp_rail_progress(struct rcp_cli_qp *q);
-
 /* rcp_rails_deadline -- the next time a rail needs a look; UINT64_MAX none */
 uint64_t rcp_rails_deadline(const struct rdmacpy_conn *c);
 
@@ -401,11 +397,5 @@ void rcp_rails_counters(const struct rdmacpy_conn *c, struct rdmacpy_counters *a
  * RCP_EXPRESS_DECLINED */
 int rcp_express(struct rdmacpy_conn *c, const struct rdmacpy_grant *g, enum rcp_sgl_op dir,
 		uint64_t remote_off, void *buf, size_t len);
-
-static inline void rcp_rail_progress(struct rcp_cli_qp *q)
-{
-	if (q->conn->nrails > 1)
-		q->conn->rails[q->rail].progress_ns = rcp_now_ns();
-}
 
 #endif /* RDMACPY_CLIENT_CONN_H */

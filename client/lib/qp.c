@@ -192,6 +192,7 @@ int rcp_qp_post_ctrl(struct rcp_cli_qp *q, unsigned int buf, size_t len)
 	c->ctr.post_calls++;
 	if (ret)
 		return ret;
+	rcp_qp_going_busy(q, true);
 	q->ring[q->sq_head % q->sq_depth] =
 		(struct rcp_cli_slot){.op = NULL, .signaled = true, .send_buf = (int8_t)buf};
 	q->sq_head++;
@@ -200,6 +201,15 @@ int rcp_qp_post_ctrl(struct rcp_cli_qp *q, unsigned int buf, size_t len)
 	c->ctr.wrs_posted++;
 	c->ctr.wrs_signaled++;
 	return 0;
+}
+
+/* rcp_qp_going_busy -- the first signaled WR out starts the stall watch's clock: only a
+ * signaled WR is sure to bring a completion (an unsignaled run waits for the flush WR the
+ * engine puts behind it when the application comes back) */
+void rcp_qp_going_busy(struct rcp_cli_qp *q, bool signaled)
+{
+	if (signaled && !q->sig_outstanding && q->conn->nrails > 1)
+		q->progress_ns = rcp_now_ns();
 }
 
 /* rcp_qp_post_flush -- post a signaled zero-length WR behind q's unsignaled run */
@@ -227,6 +237,7 @@ int rcp_qp_post_flush(struct rcp_cli_qp *q)
 		rcp_conn_fail(c, ret, "posting a flush WR failed");
 		return ret;
 	}
+	rcp_qp_going_busy(q, true);
 	q->ring[q->sq_head % q->sq_depth] =
 		(struct rcp_cli_slot){.op = NULL, .signaled = true, .send_buf = -1};
 	q->sq_head++;
@@ -354,8 +365,8 @@ static void on_send_wc(struct rcp_cli_qp *q, const struct ibv_wc *wc)
 	 * transfer run again instead of failing */
 	if (err)
 		on_send_error(q, wc->status);
-	else
-		rcp_rail_progress(q);
+	else if (c->nrails > 1)
+		q->progress_ns = rcp_now_ns();
 	while (q->sq_tail <= seq) {
 		struct rcp_cli_slot *s = &q->ring[q->sq_tail % q->sq_depth];
 		bool mine = q->sq_tail == seq;

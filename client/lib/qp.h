@@ -86,6 +86,9 @@ struct rcp_cli_qp {
 	uint32_t tail_rkey;
 	enum ibv_wr_opcode tail_opcode;
 	uint64_t flush_wrs; /* zero-length flush WRs posted */
+	/* with rails: its last completion, or when its first signaled WR went out (the stall
+	 * watch) */
+	uint64_t progress_ns;
 	uint32_t max_send_sge;
 	/* control messages */
 	uint8_t *recv_buf; /* RCP_CLI_RECV_N x RCP_MSG_MAX */
@@ -129,6 +132,10 @@ static inline bool rcp_qp_usable(const struct rcp_cli_qp *q)
 {
 	return q->state == RCP_QP_READY && !q->broken && q->established;
 }
+
+/* rcp_qp_going_busy -- a WR (signaled or not) is about to go on q: with rails, the first
+ * signaled one out starts the stall watch's clock (rails.c) */
+void rcp_qp_going_busy(struct rcp_cli_qp *q, bool signaled);
 
 /* rcp_qp_post_ctrl -- post a signaled SEND of the len bytes in send buffer buf. 0 or -errno
  * (-EBUSY with no free slot) */

@@ -114,16 +114,13 @@ uint64_t rcp_rails_stripe_min(void)
 	return STRIPE_MIN_BYTES;
 }
 
-/* rcp_rail_posted -- a transfer WR went out on q: its rail's busy time (and the stall watch)
- * starts if it was idle */
+/* rcp_rail_posted -- a transfer WR went out on q: its rail's busy time starts if it was idle */
 void rcp_rail_posted(struct rcp_cli_qp *q, uint64_t now)
 {
 	struct rcp_rail *rl = &q->conn->rails[q->rail];
 
-	if (!rl->busy_since_ns) {
+	if (!rl->busy_since_ns)
 		rl->busy_since_ns = now ? now : 1;
-		rl->progress_ns = rl->busy_since_ns;
-	}
 }
 
 /* rcp_rail_retired -- a transfer WR of len bytes of q's rail finished well: measure the rail */

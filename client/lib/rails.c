@@ -47,7 +47,8 @@
 #define PORT_CHECK_NS 1000000ull
 #define STALL_MIN_MS  500
 
-static uint64_t rail_stalled_at(const struct rdmacpy_conn *c, unsigned int r);
+static uint64_t rail_stalled_at(const struct rdmacpy_conn *c, unsigned int r,
+				const struct rcp_cli_qp **qp);
 
 /* rail_ready -- every QP of rail r is authenticated and unbroken */
 static bool rail_ready(const struct rdmacpy_conn *c, unsigned int r)
@@ -597,7 +598,7 @@ uint64_t rcp_rails_deadline(const struct rdmacpy_conn *c)
 		else if (rl->down)
 			t = rl->retry_at_ns;
 		else if (c->connected)
-			t = rail_stalled_at(c, r);
+			t = rail_stalled_at(c, r, NULL);
 		if (t < d)
 			d = t;
 	}
@@ -635,15 +636,28 @@ static uint64_t stall_ns(const struct rdmacpy_conn *c)
 	return (ms < STALL_MIN_MS ? STALL_MIN_MS : ms) * 1000000ull;
 }
 
-/* rail_stalled_at -- when rail r counts as stalled if nothing completes; UINT64_MAX: it has
- * no transfer work out, or it is not up */
-static uint64_t rail_stalled_at(const struct rdmacpy_conn *c, unsigned int r)
+/* rail_stalled_at -- when rail r counts as stalled if nothing completes: the earliest of its
+ * QPs with a signaled WR out (a transfer WR, a control SEND, a flush WR); UINT64_MAX: none, or
+ * the rail is not up. *qp (may be NULL) gets that QP */
+static uint64_t rail_stalled_at(const struct rdmacpy_conn *c, unsigned int r,
+				const struct rcp_cli_qp **qp)
 {
 	const struct rcp_rail *rl = &c->rails[r];
+	uint64_t at = UINT64_MAX;
+	unsigned int i;
 
-	if (!rl->busy_since_ns || !rcp_rail_usable(c, r))
+	if (!rcp_rail_usable(c, r))
 		return UINT64_MAX;
-	return rl->progress_ns + stall_ns(c);
+	for (i = rl->first; i < rl->first + rl->n; i++) {
+		const struct rcp_cli_qp *q = &c->qp[i];
+
+		if (q->sig_outstanding && q->progress_ns + stall_ns(c) < at) {
+			at = q->progress_ns + stall_ns(c);
+			if (qp)
+				*qp = q;
+		}
+	}
+	return at;
 }
 
 /* rcp_rails_watch -- a rail whose WRs stopped completing has failed. rxe, for one, retries a
@@ -657,13 +671,13 @@ void rcp_rails_watch(struct rdmacpy_conn *c, uint64_t now)
 	if (c->nrails <= 1 || c->broken || c->closing || c->resuming || !c->connected)
 		return;
 	for (r = 0; r < c->nrails && !c->broken; r++) {
-		const struct rcp_rail *rl = &c->rails[r];
+		const struct rcp_cli_qp *q = NULL;
 
-		if (now < rail_stalled_at(c, r))
+		if (now < rail_stalled_at(c, r, &q) || !q)
 			continue;
 		snprintf(why, sizeof(why), "no completion for %llu ms with work out",
-			 (unsigned long long)((now - rl->progress_ns) / 1000000ull));
-		if (!rcp_rail_fail(&c->qp[rl->first], -ETIMEDOUT, why))
+			 (unsigned long long)((now - q->progress_ns) / 1000000ull));
+		if (!rcp_rail_fail(&c->qp[c->rails[r].first], -ETIMEDOUT, why))
 			rcp_conn_fail(c, -ENETDOWN, why);
 	}
 }

@@ -76,6 +76,7 @@ static bool plan_wr(struct rcp_cli_qp *q, struct rdmacpy_op *op, unsigned int n,
 	wr->wr.rdma.rkey = op->rkey[q->idx];
 	if (n)
 		q->wr[n - 1].next = wr;
+	rcp_qp_going_busy(q, signaled);
 	q->ring[q->sq_head % q->sq_depth] = (struct rcp_cli_slot){
 		.op = op, .off = off, .len = p->length, .signaled = signaled, .send_buf = -1};
 	q->sq_head++;
