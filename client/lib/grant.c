@@ -211,8 +211,8 @@ int rdmacpy_grant_close_async(struct rdmacpy_grant **gp, rdmacpy_done_fn cb, voi
 	for (i = 0; i < c->nqp; i++) {
 		/* a rail that is down has no window of it (its session ended); one rejoining may
 		 * have it already */
-		if (c->nrails > 1 && (!g->q[i].id || c->qp[i].state != RCP_QP_READY ||
-				      c->qp[i].broken))
+		if (c->nrails > 1 &&
+		    (!g->q[i].id || c->qp[i].state != RCP_QP_READY || c->qp[i].broken))
 			continue;
 		rcp_msg_init(&m, RCP_MSG_CLOSE, 0);
 		m.u.close.grant_id = g->q[i].id;
