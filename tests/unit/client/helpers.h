@@ -47,4 +47,20 @@ static inline void close_clean(struct rdmacpy_conn **c)
 	cr_expect_eq(rcp_mock_misuse_count(), 0, "misuse: %s", rcp_mock_last_misuse());
 }
 
+/* An operation's callback, seen: how often it ran and its last status (op_seen_cb's ctx). */
+struct op_seen {
+	int calls;
+	int status;
+};
+
+/* op_seen_cb -- a done callback that records into the struct op_seen at ctx */
+static inline void op_seen_cb(struct rdmacpy_op *op, int status, void *ctx)
+{
+	struct op_seen *s = ctx;
+
+	(void)op;
+	s->calls++;
+	s->status = status;
+}
+
 #endif /* RDMACPY_TESTS_CLIENT_HELPERS_H */

@@ -64,28 +64,15 @@ Test(client_rails, stripe_split__in_proportion__largest_remainders__sum_kept)
 
 /* ---- failover ---- */
 
-struct seen {
-	int calls;
-	int status;
-};
-
-static void done_cb(struct rdmacpy_op *op, int status, void *ctx)
-{
-	struct seen *s = ctx;
-
-	(void)op;
-	s->calls++;
-	s->status = status;
-}
-
 static void dbg_log(void *ctx, int level, const char *msg)
 {
 	(void)ctx;
 	fprintf(stderr, "[%d] %s\n", level, msg);
 }
 
-/* connect_rails -- a mock daemon with two addresses, a connection with two rails */
-static struct rdmacpy_conn *connect_rails(uint32_t reconnect_ms)
+/* connect_rails -- a mock daemon with two addresses, a connection with two rails and this
+ * timeout */
+static struct rdmacpy_conn *connect_rails(int timeout_ms)
 {
 	struct peer_cfg cfg = {.addrs = 2};
 	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
@@ -96,7 +83,7 @@ static struct rdmacpy_conn *connect_rails(uint32_t reconnect_ms)
 	o.moderation = RDMACPY_MOD_EVENT;
 	o.chunk_size = CHUNK;
 	o.rails = 2;
-	o.reconnect_ms = reconnect_ms;
+	o.timeout_ms = timeout_ms;
 	if (getenv("RAILS_DEBUG")) {
 		o.log_fn = dbg_log;
 		o.log_level = RDMACPY_LOG_DEBUG;
@@ -141,8 +128,8 @@ Test(client_rails, failed_rail__its_wrs_run_again_on_the_other__one_callback__re
 	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
 	struct rdmacpy_grant *g = NULL;
 	struct rdmacpy_op *op = NULL;
-	struct seen seen = {0};
-	struct rdmacpy_conn *c = connect_rails(0);
+	struct op_seen seen = {0};
+	struct rdmacpy_conn *c = connect_rails(3000);
 	unsigned int opens;
 	uint64_t lo = UINT64_MAX;
 	uint64_t hi = 0;
@@ -157,7 +144,7 @@ Test(client_rails, failed_rail__its_wrs_run_again_on_the_other__one_callback__re
 
 	rcp_mock_auto_complete(false);
 	mark = rcp_mock_sent_count();
-	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, NWR * CHUNK, done_cb, &seen, &op), 0);
+	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, NWR * CHUNK, op_seen_cb, &seen, &op), 0);
 	/* equal ports: half the WRs on each rail */
 	cr_assert_eq(wr_count(mark, qp0), NWR / 2);
 	cr_assert_eq(wr_count(mark, qp1), NWR / 2);
@@ -217,7 +204,7 @@ Test(client_rails, failed_rail__its_wrs_run_again_on_the_other__one_callback__re
 Test(client_rails, small_transfers__whole__on_the_rails_in_turn)
 {
 	struct rdmacpy_grant *g = NULL;
-	struct rdmacpy_conn *c = connect_rails(0);
+	struct rdmacpy_conn *c = connect_rails(3000);
 	size_t mark;
 
 	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, NWR * CHUNK, RDMACPY_RIGHTS_RW, &g), 0);
@@ -234,8 +221,8 @@ Test(client_rails, both_rails_fail__no_rail_left__the_transfer_says_so)
 {
 	struct rdmacpy_grant *g = NULL;
 	struct rdmacpy_op *op = NULL;
-	struct seen seen = {0};
-	struct rdmacpy_conn *c = connect_rails(0);
+	struct op_seen seen = {0};
+	struct rdmacpy_conn *c = connect_rails(3000);
 	size_t mark;
 
 	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, NWR * CHUNK, RDMACPY_RIGHTS_RW, &g), 0);
@@ -244,7 +231,7 @@ Test(client_rails, both_rails_fail__no_rail_left__the_transfer_says_so)
 
 	rcp_mock_auto_complete(false);
 	mark = rcp_mock_sent_count();
-	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, NWR * CHUNK, done_cb, &seen, &op), 0);
+	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, NWR * CHUNK, op_seen_cb, &seen, &op), 0);
 	/* each rail's first WR fails, the device flushes the rest */
 	rcp_mock_push_wc_err(qp1->send_cq, nth_wr(mark, qp1, 0)->wr_id, IBV_WC_RETRY_EXC_ERR);
 	for (size_t i = 1; i < NWR / 2; i++)
@@ -270,7 +257,7 @@ Test(client_rails, port_error_event__the_rail_on_it_fails_over_at_once__then_rej
 {
 	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
 	struct rdmacpy_grant *g = NULL;
-	struct rdmacpy_conn *c = connect_rails(0);
+	struct rdmacpy_conn *c = connect_rails(3000);
 
 	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, NWR * CHUNK, RDMACPY_RIGHTS_RW, &g), 0);
 	/* both mock rails leave through the same port: the first one it names goes, the last
@@ -298,21 +285,13 @@ Test(client_rails, port_error_event__the_rail_on_it_fails_over_at_once__then_rej
 Test(client_rails, rail_that_stops_completing__fails_over_within_half_the_timeout)
 {
 	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
-	struct peer_cfg cfg = {.addrs = 2};
 	struct rdmacpy_grant *g = NULL;
 	struct rdmacpy_op *op = NULL;
-	struct rdmacpy_conn_opts o;
-	struct seen seen = {0};
-	struct rdmacpy_conn *c;
+	struct op_seen seen = {0};
+	/* a rail silent for 500 ms with work out has failed */
+	struct rdmacpy_conn *c = connect_rails(1000);
 	size_t mark;
 
-	test_opts(&o);
-	o.moderation = RDMACPY_MOD_EVENT;
-	o.chunk_size = CHUNK;
-	o.rails = 2;
-	o.timeout_ms = 1000; /* a rail silent for 500 ms with work out has failed */
-	peer_start(&cfg);
-	c = connect_started(&o);
 	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, NWR * CHUNK, RDMACPY_RIGHTS_RW, &g), 0);
 	struct ibv_qp *qp0 = c->qp[0].id->qp;
 	struct ibv_qp *qp1 = c->qp[1].id->qp;
@@ -320,7 +299,7 @@ Test(client_rails, rail_that_stops_completing__fails_over_within_half_the_timeou
 	/* rail 1's WRs never complete nor fail: a cut wire rxe keeps retrying */
 	rcp_mock_auto_complete(false);
 	mark = rcp_mock_sent_count();
-	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, NWR * CHUNK, done_cb, &seen, &op), 0);
+	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, NWR * CHUNK, op_seen_cb, &seen, &op), 0);
 	for (size_t i = 0; i < NWR / 2; i++)
 		rcp_mock_push_wc_ok(qp0->send_cq, nth_wr(mark, qp0, i)->wr_id, IBV_WC_RDMA_WRITE,
 				    CHUNK);

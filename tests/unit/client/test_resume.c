@@ -59,23 +59,9 @@ static const struct rcp_mock_wr *data_wr(size_t mark, size_t i)
 	return NULL;
 }
 
-struct seen {
-	int calls;
-	int status;
-};
-
-static void done_cb(struct rdmacpy_op *op, int status, void *ctx)
-{
-	struct seen *s = ctx;
-
-	(void)op;
-	s->calls++;
-	s->status = status;
-}
-
 /* break_write -- a write of NWR WRs whose third fails with retry-exceeded (the first two
  * completed): the daemon went away mid-transfer */
-static struct rdmacpy_conn *break_write(struct seen *seen, struct rdmacpy_grant **g,
+static struct rdmacpy_conn *break_write(struct op_seen *seen, struct rdmacpy_grant **g,
 					struct rdmacpy_op **op, size_t *mark)
 {
 	struct rdmacpy_conn_opts o;
@@ -89,7 +75,7 @@ static struct rdmacpy_conn *break_write(struct seen *seen, struct rdmacpy_grant 
 	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, NWR * CHUNK, RDMACPY_RIGHTS_RW, g), 0);
 	rcp_mock_auto_complete(false);
 	*mark = rcp_mock_sent_count();
-	cr_assert_eq(rdmacpy_write_async(c, *g, 0, buf, NWR * CHUNK, done_cb, seen, op), 0);
+	cr_assert_eq(rdmacpy_write_async(c, *g, 0, buf, NWR * CHUNK, op_seen_cb, seen, op), 0);
 	cr_assert_not_null(data_wr(*mark, NWR - 1));
 	struct ibv_cq *cq = data_wr(*mark, 0)->qp->send_cq;
 
@@ -103,9 +89,9 @@ static struct rdmacpy_conn *break_write(struct seen *seen, struct rdmacpy_grant 
 Test(client_resume, interrupted_write__runs_again_whole_on_new_keys__one_callback)
 {
 	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
-	struct seen seen = {0};
-	struct seen later = {0};
-	struct seen flushed = {0};
+	struct op_seen seen = {0};
+	struct op_seen later = {0};
+	struct op_seen flushed = {0};
 	struct rdmacpy_op *op2 = NULL;
 	struct rdmacpy_grant *g = NULL;
 	struct rdmacpy_op *op = NULL;
@@ -121,8 +107,8 @@ Test(client_resume, interrupted_write__runs_again_whole_on_new_keys__one_callbac
 	rdmacpy_conn_progress(c, 0);
 	cr_assert_eq(rdmacpy_conn_status(c), RDMACPY_E_INPROGRESS, "not resuming after the break");
 	cr_assert_eq(seen.calls, 0, "the interrupted write finished during the break");
-	cr_assert_eq(rdmacpy_write_async(c, g, CHUNK, buf, CHUNK, done_cb, &later, &op2), 0);
-	cr_assert_eq(rdmacpy_grant_flush_async(g, 0, CHUNK, done_cb, &flushed, NULL), 0);
+	cr_assert_eq(rdmacpy_write_async(c, g, CHUNK, buf, CHUNK, op_seen_cb, &later, &op2), 0);
+	cr_assert_eq(rdmacpy_grant_flush_async(g, 0, CHUNK, op_seen_cb, &flushed, NULL), 0);
 	for (int i = 0; i < 300 && (!seen.calls || !later.calls || !flushed.calls); i++)
 		cr_assert_geq(rdmacpy_conn_progress(c, 10), 0);
 	cr_assert_eq(seen.calls, 1, "the callback ran %d times", seen.calls);
@@ -160,7 +146,7 @@ Test(client_resume, interrupted_write__runs_again_whole_on_new_keys__one_callbac
 
 Test(client_resume, recreated_region__stale__nothing_written_again)
 {
-	struct seen seen = {0};
+	struct op_seen seen = {0};
 	struct rdmacpy_grant *g = NULL;
 	struct rdmacpy_op *op = NULL;
 	uint32_t first = 0;
