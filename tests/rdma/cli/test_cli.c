@@ -207,8 +207,10 @@ Test(cli, cpu_option__io_thread_kept_off_the_transfer_cpu)
 	snprintf(args, sizeof(args),
 		 "get --cpu 0 %s:big+%llu - | { "
 		 /* wait for the event, not for a time: the I/O thread exists once the
-		  * process has two tasks, and both masks are set by then */
-		 "until p=$(pgrep -n -x rdmacpy) && [ $(ls /proc/$p/task | wc -l) -ge 2 ]; "
+		  * process has two tasks, and both masks are set by then. The get is
+		  * this shell's child ($$ in the brace group): other tests of the
+		  * label run rdmacpy at the same time */
+		 "until p=$(pgrep -n -x -P $$ rdmacpy) && [ $(ls /proc/$p/task | wc -l) -ge 2 ]; "
 		 "do sleep 0.05; done; "
 		 "for t in /proc/$p/task/*; do echo \"${t##*/} "
 		 "$(grep Cpus_allowed_list $t/status | cut -f2)\"; done | "
