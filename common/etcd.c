@@ -3,22 +3,23 @@
 #include "common/etcd.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <sodium.h>
+
+#include "common/curl_dl.h"
 
 #define MAX_ENDPOINTS 16
 #define MAX_REPLY     (64u << 20) /* a range of ten thousand entries is a few MiB */
 #define DEFAULT_TMO   5000
 
 struct rcp_etcd {
+	const struct rcp_curl_api *cu;
 	CURL *curl;
 	char *endpoints[MAX_ENDPOINTS]; /* "host:port" */
 	unsigned int nendpoints;
@@ -41,14 +42,6 @@ struct reply {
 	size_t len;
 	bool too_big;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-/* curl_init -- libcurl's global setup, once per process */
-static void curl_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* set_err -- the sentence for rcp_etcd_error */
 static void set_err(struct rcp_etcd *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -133,12 +126,16 @@ int rcp_etcd_open(const struct rcp_etcd_opts *o, struct rcp_etcd **out, char *er
 		snprintf(err, cap, "no directory URL");
 		return -EINVAL;
 	}
-	pthread_once(&curl_once, curl_init);
 	if (sodium_init() < 0)
 		return -ENOMEM;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
+	e->cu = rcp_curl(err, cap);
+	if (!e->cu) {
+		ret = -ELIBACC;
+		goto err_close;
+	}
 	e->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TMO;
 	ret = parse_url(e, o->url, err, cap);
 	if (ret)
@@ -149,7 +146,7 @@ int rcp_etcd_open(const struct rcp_etcd_opts *o, struct rcp_etcd **out, char *er
 		ret = -ENOMEM;
 		goto err_close;
 	}
-	e->curl = curl_easy_init();
+	e->curl = e->cu->easy_init();
 	if (!e->curl) {
 		ret = -ENOMEM;
 		goto err_close;
@@ -172,7 +169,7 @@ void rcp_etcd_close(struct rcp_etcd **ep)
 		return;
 	e = *ep;
 	if (e->curl)
-		curl_easy_cleanup(e->curl);
+		e->cu->easy_cleanup(e->curl);
 	for (i = 0; i < e->nendpoints; i++)
 		free(e->endpoints[i]);
 	free(e->ca_file);
@@ -248,40 +245,40 @@ static CURLcode post_once(struct rcp_etcd *e, const char *path, const char *body
 
 	snprintf(url, sizeof(url), "%s://%s%s", e->tls ? "https" : "http", e->endpoints[e->current],
 		 path);
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	hdrs = e->cu->slist_append(hdrs, "Content-Type: application/json");
 	if (e->token[0]) {
 		snprintf(auth, sizeof(auth), "Authorization: %s", e->token);
-		hdrs = curl_slist_append(hdrs, auth);
+		hdrs = e->cu->slist_append(hdrs, auth);
 	}
-	curl_easy_reset(e->curl);
-	curl_easy_setopt(e->curl, CURLOPT_URL, url);
-	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)e->timeout_ms);
-	curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)e->timeout_ms);
-	curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
+	e->cu->easy_reset(e->curl);
+	e->cu->easy_setopt(e->curl, CURLOPT_URL, url);
+	e->cu->easy_setopt(e->curl, CURLOPT_HTTPHEADER, hdrs);
+	e->cu->easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
+	e->cu->easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, on_data);
+	e->cu->easy_setopt(e->curl, CURLOPT_WRITEDATA, r);
+	e->cu->easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)e->timeout_ms);
+	e->cu->easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)e->timeout_ms);
+	e->cu->easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
 	/* the directory is etcd's: nothing but the endpoints given is ever contacted */
-	curl_easy_setopt(e->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, e->tls ? "https" : "http");
+	e->cu->easy_setopt(e->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	e->cu->easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, e->tls ? "https" : "http");
 	/* no proxy from the environment either */
-	curl_easy_setopt(e->curl, CURLOPT_PROXY, "");
-	curl_easy_setopt(e->curl, CURLOPT_NOPROXY, "*");
+	e->cu->easy_setopt(e->curl, CURLOPT_PROXY, "");
+	e->cu->easy_setopt(e->curl, CURLOPT_NOPROXY, "*");
 	if (e->tls) {
 		if (e->ca_file)
-			curl_easy_setopt(e->curl, CURLOPT_CAINFO, e->ca_file);
+			e->cu->easy_setopt(e->curl, CURLOPT_CAINFO, e->ca_file);
 		if (e->cert_file)
-			curl_easy_setopt(e->curl, CURLOPT_SSLCERT, e->cert_file);
+			e->cu->easy_setopt(e->curl, CURLOPT_SSLCERT, e->cert_file);
 		if (e->key_file)
-			curl_easy_setopt(e->curl, CURLOPT_SSLKEY, e->key_file);
+			e->cu->easy_setopt(e->curl, CURLOPT_SSLKEY, e->key_file);
 	}
-	c = curl_easy_perform(e->curl);
-	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, status);
+	c = e->cu->easy_perform(e->curl);
+	e->cu->easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, status);
 	e->stats.requests++;
 	e->stats.bytes_sent += strlen(body);
 	e->stats.bytes_received += r->len;
-	curl_slist_free_all(hdrs);
+	e->cu->slist_free_all(hdrs);
 	return c;
 }
 
@@ -379,7 +376,7 @@ static int post(struct rcp_etcd *e, const char *path, const char *body, json_obj
 
 		if (c != CURLE_OK) {
 			set_err(e, "etcd at %s: %s", e->endpoints[e->current],
-				r.too_big ? "reply too large" : curl_easy_strerror(c));
+				r.too_big ? "reply too large" : e->cu->easy_strerror(c));
 			free(r.buf);
 			if (!unreachable(c))
 				return r.too_big ? -EPROTO : -EHOSTUNREACH;

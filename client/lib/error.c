@@ -220,6 +220,7 @@ static int directory(int err)
 	case -EINVAL:
 		return RDMACPY_E_INVAL;
 	case -EPROTONOSUPPORT:
+	case -ELIBACC: /* libcurl is not installed */
 		return RDMACPY_E_NOTSUP;
 	case -EACCES:
 		return RDMACPY_E_AUTH;

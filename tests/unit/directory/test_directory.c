@@ -241,6 +241,35 @@ Test(directory, bad_urls__clear_codes)
 	rdmacpy_dir_close(&d);
 }
 
+/* mapped -- whether a library whose file name starts with name is mapped into this process */
+static bool mapped(const char *name)
+{
+	char line[1024];
+	FILE *f = fopen("/proc/self/maps", "r");
+	bool found = false;
+
+	cr_assert_not_null(f);
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *file = strrchr(line, '/');
+
+		found = file && !strncmp(file + 1, name, strlen(name));
+	}
+	fclose(f);
+	return found;
+}
+
+/* A program that never names a directory never loads libcurl and the TLS, Kerberos and LDAP
+ * libraries behind it; the first directory opened loads it. */
+Test(directory_loading, libcurl__loaded_when_the_first_directory_is_opened)
+{
+	struct rdmacpy_dir *d = NULL;
+
+	cr_assert_not(mapped("libcurl"), "libcurl was loaded before any directory was opened");
+	cr_assert_eq(rdmacpy_dir_open("etcd://127.0.0.1:1", NULL, &d), 0);
+	cr_assert(mapped("libcurl"), "opening a directory did not load libcurl");
+	rdmacpy_dir_close(&d);
+}
+
 Test(directory_cluster, three_members__one_killed__registration_and_resolution_go_on,
      .timeout = 180)
 {
