@@ -303,6 +303,20 @@ static int open_output(const char *path, char *tmp, size_t cap)
 	return fd;
 }
 
+/* open_in_place -- FILE when it exists and is not a regular file (a device such as /dev/null, a
+ * FIFO, a socket): written where it is, since a temporary file renamed over it would replace
+ * the device; -1 with errno ENOENT when it is a regular file or does not exist */
+static int open_in_place(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) || S_ISREG(st.st_mode)) {
+		errno = ENOENT;
+		return -1;
+	}
+	return open(path, O_WRONLY | O_CLOEXEC);
+}
+
 /* cli_cmd_get -- rdmacpy get HOST:REGION[@OFFSET][+LENGTH] FILE */
 int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 {
@@ -316,6 +330,7 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 	uint64_t t0;
 	double secs;
 	bool to_stdout;
+	bool in_place = false; /* FILE is written where it is: stdout, a device, a FIFO */
 	int fd = -1;
 	int rc;
 
@@ -335,7 +350,15 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 	if (rc)
 		goto out_close;
 	/* Only now, with the remote side known good, is the output touched. */
-	fd = to_stdout ? STDOUT_FILENO : open_output(argv[1], tmp, sizeof(tmp));
+	if (to_stdout) {
+		fd = STDOUT_FILENO;
+		in_place = true;
+	} else {
+		fd = open_in_place(argv[1]);
+		in_place = fd >= 0;
+		if (fd < 0 && errno == ENOENT)
+			fd = open_output(argv[1], tmp, sizeof(tmp));
+	}
 	if (fd < 0) {
 		cli_error("%s: %s", argv[1], strerror(errno));
 		rc = CLI_EXIT_LOCAL_IO;
@@ -360,7 +383,7 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 	rc = o->verify ? verify(conn, &spec, s.done, &s.sum) : 0;
 	if (rc)
 		goto out_file;
-	if (!to_stdout) {
+	if (!in_place) {
 		if (fsync(fd) || rename(tmp, argv[1])) {
 			cli_error("%s: %s", argv[1], strerror(errno));
 			rc = CLI_EXIT_LOCAL_IO;
@@ -369,11 +392,10 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 	}
 	rc = report(o, conn, "get", s.done, secs, o->verify);
 out_file:
-	if (!to_stdout) {
+	if (!to_stdout)
 		close(fd);
-		if (rc)
-			unlink(tmp);
-	}
+	if (!in_place && rc)
+		unlink(tmp);
 out_grant:
 	rdmacpy_grant_close(&grant);
 out_close:

@@ -185,6 +185,34 @@ Test(cli, stdin_and_stdout_forms)
 	cr_assert(th_files_equal(in, back));
 }
 
+/* A device or a FIFO named as a get's FILE is written where it is: a temporary file renamed over
+ * /dev/null would have replaced the device (these tests run as root) */
+Test(cli, get__into_dev_null_and_a_fifo__written_in_place)
+{
+	char in[400];
+	char fifo[400];
+	char back[400];
+	char args[1600];
+
+	snprintf(in, sizeof(in), "%s/in", d.dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", d.dir);
+	snprintf(back, sizeof(back), "%s/back", d.dir);
+	cr_assert_eq(th_random_file(in, 3000000, 13), 0);
+	snprintf(args, sizeof(args), "put --verify %s %s:big@4096", in, th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	snprintf(args, sizeof(args), "get %s:big@4096+3000000 /dev/null", th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	cr_assert_eq(th_run(out, sizeof(out), "test -c /dev/null && ! ls -a /dev | grep rdmacpy-"),
+		     0, "/dev/null is no longer the device, or a temporary file was left: %s", out);
+	/* the reader is started first and the FIFO exists before the get looks at it */
+	cr_assert_eq(th_run(out, sizeof(out),
+			    "mkfifo %s && { cat %s > %s & } ; RDMACPY_PORT=%u RDMACPY_KEY_FILE=%s "
+			    "%s get %s:big@4096+3000000 %s; rc=$?; wait; test -p %s && exit $rc",
+			    fifo, fifo, back, d.port, d.key, cli, th_ip(), fifo, fifo),
+		     0, "%s", out);
+	cr_assert(th_files_equal(in, back), "the bytes through the FIFO differ");
+}
+
 /*
  * --cpu 0: bytes equal both ways, and while a get runs, its transfer thread may use CPU 0 only
  * and its file I/O thread everything else. The get writes to a pipe whose reader waits, so the
