@@ -35,9 +35,13 @@
  * (the region must be the same instance) and only then takes work again.
  *
  * A rail can also fail silently: rxe retries a cut wire's packets without ever reporting
- * retry-exceeded. A rail with transfer work out and no completion for half the connection's
- * timeout has failed too (rcp_rails_watch), so even with every wire cut the work ends within
- * the timeout. How transfers are cut over the rails is rail_weights.c's.
+ * retry-exceeded. A rail with work out and no completion for half the connection's timeout has
+ * failed too (rcp_rails_watch), as long as another rail still completes or has nothing to do.
+ * When every rail stops at once, the wires are not what failed one by one: the peer or this
+ * host stalled, or every wire is cut. Failing the rails over to each other would only end the
+ * connection on the first pause, so it fails as a whole, after three quarters of the timeout
+ * without a completion on any rail; the work still ends within the timeout. How transfers are
+ * cut over the rails is rail_weights.c's.
  */
 
 #define RETRY_MIN_MS 100
@@ -47,8 +51,16 @@
 #define PORT_CHECK_NS 1000000ull
 #define STALL_MIN_MS  500
 
-static uint64_t rail_stalled_at(const struct rdmacpy_conn *c, unsigned int r,
-				const struct rcp_cli_qp **qp);
+/* What the stall watch sees at a moment (stall_scan). */
+struct stall_scan {
+	int rail;		     /* stalled while another rail is not: to fail over; -1 none */
+	const struct rcp_cli_qp *qp; /* rail: its QP that stopped completing */
+	bool all;		     /* every usable rail has stalled */
+	uint64_t all_fail_ns;	     /* all: when the connection fails, unless one completes */
+	uint64_t next_ns;	     /* otherwise: when to look again; UINT64_MAX never */
+};
+
+static void stall_scan(const struct rdmacpy_conn *c, uint64_t now, struct stall_scan *s);
 
 /* rail_ready -- every QP of rail r is authenticated and unbroken */
 static bool rail_ready(const struct rdmacpy_conn *c, unsigned int r)
@@ -597,10 +609,19 @@ uint64_t rcp_rails_deadline(const struct rdmacpy_conn *c)
 			t = rl->attempt_deadline_ns;
 		else if (rl->down)
 			t = rl->retry_at_ns;
-		else if (c->connected)
-			t = rail_stalled_at(c, r, NULL);
 		if (t < d)
 			d = t;
+	}
+	if (c->connected) {
+		struct stall_scan s;
+
+		stall_scan(c, rcp_now_ns(), &s);
+		if (s.rail >= 0)
+			return 0;
+		if (s.all && s.all_fail_ns < d)
+			d = s.all_fail_ns;
+		else if (!s.all && s.next_ns < d)
+			d = s.next_ns;
 	}
 	return d;
 }
@@ -626,12 +647,20 @@ void rcp_rails_resumed(struct rdmacpy_conn *c)
 }
 
 /* stall_ns -- how long a rail with work out may go without a completion: half the
- * connection's timeout (at least STALL_MIN_MS), so that with every rail dead the work still
- * fails within the timeout, and a slow emulated link (a completion every few hundred ms
- * under moderation) is far from it */
+ * connection's timeout (at least STALL_MIN_MS), far from a slow emulated link's pace (a
+ * completion every few hundred ms under moderation) */
 static uint64_t stall_ns(const struct rdmacpy_conn *c)
 {
 	uint64_t ms = (uint64_t)c->opts.timeout_ms / 2;
+
+	return (ms < STALL_MIN_MS ? STALL_MIN_MS : ms) * 1000000ull;
+}
+
+/* all_stall_ns -- how long every rail may go without a completion before the connection
+ * fails: three quarters of the timeout, so the work still ends within it */
+static uint64_t all_stall_ns(const struct rdmacpy_conn *c)
+{
+	uint64_t ms = (uint64_t)c->opts.timeout_ms * 3 / 4;
 
 	return (ms < STALL_MIN_MS ? STALL_MIN_MS : ms) * 1000000ull;
 }
@@ -660,25 +689,72 @@ static uint64_t rail_stalled_at(const struct rdmacpy_conn *c, unsigned int r,
 	return at;
 }
 
-/* rcp_rails_watch -- a rail whose WRs stopped completing has failed. rxe, for one, retries a
- * cut wire's packets without ever reporting retry-exceeded: without this the work would wait
- * forever for a rail that is gone */
-void rcp_rails_watch(struct rdmacpy_conn *c, uint64_t now)
+/* stall_scan -- which rails have stalled at now, and what follows from it */
+static void stall_scan(const struct rdmacpy_conn *c, uint64_t now, struct stall_scan *s)
 {
-	char why[96];
+	uint64_t last_ns = 0; /* the latest completion on a stalled rail */
+	unsigned int usable = 0;
+	unsigned int stalled = 0;
 	unsigned int r;
 
+	memset(s, 0, sizeof(*s));
+	s->rail = -1;
+	s->next_ns = UINT64_MAX;
 	if (c->nrails <= 1 || c->broken || c->closing || c->resuming || !c->connected)
 		return;
-	for (r = 0; r < c->nrails && !c->broken; r++) {
+	for (r = 0; r < c->nrails; r++) {
 		const struct rcp_cli_qp *q = NULL;
+		uint64_t at;
 
-		if (now < rail_stalled_at(c, r, &q) || !q)
+		if (!rcp_rail_usable(c, r))
 			continue;
+		usable++;
+		at = rail_stalled_at(c, r, &q);
+		if (at > now || !q) {
+			if (at < s->next_ns)
+				s->next_ns = at;
+			continue;
+		}
+		stalled++;
+		if (s->rail < 0) {
+			s->rail = (int)r;
+			s->qp = q;
+		}
+		if (q->progress_ns > last_ns)
+			last_ns = q->progress_ns;
+	}
+	if (stalled && stalled == usable) {
+		s->rail = -1;
+		s->all = true;
+		s->all_fail_ns = last_ns + all_stall_ns(c);
+	}
+}
+
+/* rcp_rails_watch -- a rail whose WRs stopped completing while another's did not has failed.
+ * rxe, for one, retries a cut wire's packets without ever reporting retry-exceeded: without
+ * this the work would wait forever for a rail that is gone */
+void rcp_rails_watch(struct rdmacpy_conn *c, uint64_t now)
+{
+	struct stall_scan s;
+	char why[96];
+	unsigned int n;
+
+	/* each pass takes a rail out of the usable ones */
+	for (n = 0; n <= c->nrails; n++) {
+		stall_scan(c, now, &s);
+		if (s.rail < 0)
+			break;
 		snprintf(why, sizeof(why), "no completion for %llu ms with work out",
-			 (unsigned long long)((now - q->progress_ns) / 1000000ull));
-		if (!rcp_rail_fail(&c->qp[c->rails[r].first], -ETIMEDOUT, why))
+			 (unsigned long long)((now - s.qp->progress_ns) / 1000000ull));
+		if (!rcp_rail_fail(&c->qp[c->rails[s.rail].first], -ETIMEDOUT, why)) {
 			rcp_conn_fail(c, -ENETDOWN, why);
+			return;
+		}
+	}
+	if (s.all && now >= s.all_fail_ns) {
+		snprintf(why, sizeof(why), "no completion on any rail for %llu ms with work out",
+			 (unsigned long long)((now - (s.all_fail_ns - all_stall_ns(c))) / 1000000ull));
+		rcp_conn_fail(c, -ENETDOWN, why);
 	}
 }
 

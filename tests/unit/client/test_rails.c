@@ -319,3 +319,100 @@ Test(client_rails, rail_that_stops_completing__fails_over_within_half_the_timeou
 	rdmacpy_grant_close(&g);
 	close_clean(&c);
 }
+
+/* silence -- a write striped over both rails whose WRs neither complete nor fail, progressed for
+ * ms or until the connection breaks; the rails then are as a cut wire (or a stalled peer)
+ * leaves them */
+static void silence(struct rdmacpy_conn *c, struct rdmacpy_grant *g, struct op_seen *seen,
+		    struct rdmacpy_op **op, int ms)
+{
+	struct timespec t0;
+	struct timespec t;
+
+	rcp_mock_auto_complete(false);
+	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, NWR * CHUNK, op_seen_cb, seen, op), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		cr_assert_geq(rdmacpy_conn_progress(c, 10), 0);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (!seen->calls && rdmacpy_conn_status(c) != RDMACPY_E_BROKEN &&
+		 (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+}
+
+/* flush_all -- what a device does with the WRs out on a QP gone to the error state */
+static void flush_all(size_t mark, struct ibv_qp *qp)
+{
+	for (size_t i = 0; nth_wr(mark, qp, i); i++)
+		rcp_mock_push_wc_err(qp->send_cq, nth_wr(mark, qp, i)->wr_id, IBV_WC_WR_FLUSH_ERR);
+}
+
+/* Every rail silent at once is the peer or this host stalling, or every wire cut: no rail is
+ * failed over to another just as silent; the connection fails as a whole, saying no rail is
+ * left (at three quarters of the timeout, within it). */
+Test(client_rails, every_rail_silent__no_failover__the_connection_fails_saying_no_rail)
+{
+	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
+	struct rdmacpy_grant *g = NULL;
+	struct rdmacpy_op *op = NULL;
+	struct op_seen seen = {0};
+	struct rdmacpy_conn *c = connect_rails(1000);
+	size_t mark;
+
+	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, NWR * CHUNK, RDMACPY_RIGHTS_RW, &g), 0);
+	mark = rcp_mock_sent_count();
+	silence(c, g, &seen, &op, 5000);
+	cr_assert_eq(rdmacpy_conn_status(c), RDMACPY_E_BROKEN, "the connection did not fail");
+	flush_all(mark, c->qp[0].id->qp);
+	flush_all(mark, c->qp[1].id->qp);
+	rcp_mock_auto_complete(true);
+	for (int i = 0; i < 300 && !seen.calls; i++)
+		rdmacpy_conn_progress(c, 10);
+	cr_assert_eq(seen.calls, 1, "the write never ended");
+	cr_assert_eq(seen.status, RDMACPY_E_NO_RAIL, "%s", rdmacpy_strerror(seen.status));
+	cr_assert(strstr(rdmacpy_conn_last_error(c), "no completion on any rail"), "%s",
+		  rdmacpy_conn_last_error(c));
+	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	cr_assert_eq(ctr.failovers, 0, "a silent rail was failed over to another silent one");
+	rdmacpy_op_free(&op);
+	rdmacpy_grant_close(&g);
+	rdmacpy_conn_close(&c);
+}
+
+/* Both rails silent past half the timeout, then one completes again: the one still silent is
+ * the failed one, and its work runs on the other. */
+Test(client_rails, both_rails_silent__one_comes_back__the_other_fails_over__the_write_succeeds)
+{
+	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
+	struct rdmacpy_grant *g = NULL;
+	struct rdmacpy_op *op = NULL;
+	struct op_seen seen = {0};
+	/* half: 2 s; every rail: 3 s */
+	struct rdmacpy_conn *c = connect_rails(4000);
+	size_t mark;
+
+	cr_assert_eq(rdmacpy_grant_open(c, "reg0", 0, NWR * CHUNK, RDMACPY_RIGHTS_RW, &g), 0);
+	struct ibv_qp *qp0 = c->qp[0].id->qp;
+
+	mark = rcp_mock_sent_count();
+	silence(c, g, &seen, &op, 2200);
+	cr_assert_eq(seen.calls, 0);
+	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	cr_assert_eq(ctr.failovers, 0, "failed over while every rail was silent");
+	for (size_t i = 0; i < NWR / 2; i++)
+		rcp_mock_push_wc_ok(qp0->send_cq, nth_wr(mark, qp0, i)->wr_id, IBV_WC_RDMA_WRITE,
+				    CHUNK);
+	rcp_mock_auto_complete(true);
+	for (int i = 0; i < 3000 && !seen.calls; i++) {
+		cr_assert_geq(rdmacpy_conn_progress(c, 10), 0);
+		usleep(1000);
+	}
+	cr_assert_eq(seen.calls, 1);
+	cr_assert_eq(seen.status, 0, "%s", rdmacpy_strerror(seen.status));
+	cr_assert_eq(wr_count(mark, qp0), NWR, "rail 1's half did not run on rail 0");
+	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	cr_assert_eq(ctr.failovers, 1);
+	cr_assert_eq(ctr.wrs_reissued, NWR / 2);
+	rdmacpy_op_free(&op);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}
