@@ -753,7 +753,8 @@ void rcp_rails_watch(struct rdmacpy_conn *c, uint64_t now)
 	}
 	if (s.all && now >= s.all_fail_ns) {
 		snprintf(why, sizeof(why), "no completion on any rail for %llu ms with work out",
-			 (unsigned long long)((now - (s.all_fail_ns - all_stall_ns(c))) / 1000000ull));
+			 (unsigned long long)((now - (s.all_fail_ns - all_stall_ns(c))) /
+					      1000000ull));
 		rcp_conn_fail(c, -ENETDOWN, why);
 	}
 }
