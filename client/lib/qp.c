@@ -288,9 +288,6 @@ static void retire_slot(struct rcp_cli_qp *q, struct rcp_cli_slot *s, bool mine,
 		rcp_op_wr_retired(op, 0);
 		return;
 	}
-	/* flushed because no rail is left: that is what the application hears, not the flush */
-	if (err == -ECANCELED && q->conn->broken && q->conn->broken_err == -ENETDOWN)
-		err = -ENETDOWN;
 	/* on a rail taken out, the WR's bytes go again on another rail */
 	rcp_op_wr_retired(op, rcp_rail_lost_wr(q, op, s->off, s->len) ? 0 : err);
 }

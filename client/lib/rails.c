@@ -335,11 +335,15 @@ static void rail_stripes_out(struct rdmacpy_conn *c, unsigned int r)
 	}
 }
 
-/* rcp_rails_fail_ops -- no rail is left: the transfers fail saying so */
-static void rails_fail_ops(struct rdmacpy_conn *c)
+/* no_rail_left -- the last rail failed (what, why): unless a reconnect bound may still save
+ * the work, the transfers fail saying no rail is left; the caller then breaks the connection */
+static void no_rail_left(struct rdmacpy_conn *c, const char *what, const char *why)
 {
 	struct rdmacpy_op *op;
 
+	if (c->opts.reconnect_ms)
+		return;
+	rcp_conn_set_error(c, "every rail is down (%s: %s)", what, why ? why : "");
 	for (op = c->active_head; op; op = op->next)
 		if (op->kind == RCP_OP_XFER)
 			rcp_op_fail(op, -ENETDOWN);
@@ -362,13 +366,11 @@ bool rcp_rail_fail(struct rcp_cli_qp *q, int err, const char *why)
 		return false;
 	rl->down = true;
 	if (!rcp_rails_up(c)) {
+		char what[96];
+
 		rl->down = false;
-		/* the last one: with a reconnect bound the resume may still save the work */
-		if (!c->opts.reconnect_ms) {
-			rcp_conn_set_error(c, "every rail is down (the last, %s: %s)", rl->name,
-					   why ? why : "");
-			rails_fail_ops(c);
-		}
+		snprintf(what, sizeof(what), "the last, %s", rl->name);
+		no_rail_left(c, what, why);
 		return false;
 	}
 	c->ctr.failovers++;
@@ -755,6 +757,7 @@ void rcp_rails_watch(struct rdmacpy_conn *c, uint64_t now)
 		snprintf(why, sizeof(why), "no completion on any rail for %llu ms with work out",
 			 (unsigned long long)((now - (s.all_fail_ns - all_stall_ns(c))) /
 					      1000000ull));
+		no_rail_left(c, "all at once", why);
 		rcp_conn_fail(c, -ENETDOWN, why);
 	}
 }
