@@ -694,7 +694,7 @@ static uint64_t rail_stalled_at(const struct rdmacpy_conn *c, unsigned int r,
 /* stall_scan -- which rails have stalled at now, and what follows from it */
 static void stall_scan(const struct rdmacpy_conn *c, uint64_t now, struct stall_scan *s)
 {
-	uint64_t last_ns = 0; /* the latest completion on a stalled rail */
+	uint64_t last_ns = 0; /* the latest completion (or first signaled WR) on a stalled rail */
 	unsigned int usable = 0;
 	unsigned int stalled = 0;
 	unsigned int r;
@@ -722,8 +722,10 @@ static void stall_scan(const struct rdmacpy_conn *c, uint64_t now, struct stall_
 			s->rail = (int)r;
 			s->qp = q;
 		}
-		if (q->progress_ns > last_ns)
-			last_ns = q->progress_ns;
+		/* any of its QPs' completions counts as the path being alive */
+		for (unsigned int i = c->rails[r].first; i < c->rails[r].first + c->rails[r].n; i++)
+			if (c->qp[i].progress_ns > last_ns)
+				last_ns = c->qp[i].progress_ns;
 	}
 	if (stalled && stalled == usable) {
 		s->rail = -1;
