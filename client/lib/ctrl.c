@@ -242,7 +242,9 @@ bool rcp_ctrl_expire(struct rcp_cli_qp *q, uint64_t now_ns)
 		finish(q, (unsigned int)i, NULL, -ETIMEDOUT);
 		any = true;
 	}
-	if (any)
+	/* with rails, a path that stopped answering is that rail failing, as a failed receive is;
+	 * the last one breaks the connection, its transfers saying no rail is left */
+	if (any && !rcp_rail_fail(q, -ETIMEDOUT, "no reply from the daemon"))
 		rcp_conn_fail(q->conn, -ETIMEDOUT, "no reply from the daemon");
 	return any;
 }
