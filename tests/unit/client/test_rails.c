@@ -282,9 +282,32 @@ Test(client_rails, port_error_event__the_rail_on_it_fails_over_at_once__then_rej
 	close_clean(&c);
 }
 
-Test(client_rails, rail_that_stops_completing__fails_over_within_half_the_timeout)
+/* rail1_fails_over -- rail 0 completes its half of the write queued since mark (on qp0) and
+ * rail 1 stays silent: rail 1 fails over once, its half runs again on rail 0, and the write
+ * succeeds with one callback */
+static void rail1_fails_over(struct rdmacpy_conn *c, size_t mark, struct ibv_qp *qp0,
+			     struct op_seen *seen)
 {
 	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
+
+	for (size_t i = 0; i < NWR / 2; i++)
+		rcp_mock_push_wc_ok(qp0->send_cq, nth_wr(mark, qp0, i)->wr_id, IBV_WC_RDMA_WRITE,
+				    CHUNK);
+	rcp_mock_auto_complete(true);
+	for (int i = 0; i < 3000 && !seen->calls; i++) {
+		cr_assert_geq(rdmacpy_conn_progress(c, 10), 0);
+		usleep(1000);
+	}
+	cr_assert_eq(seen->calls, 1);
+	cr_assert_eq(seen->status, 0, "%s", rdmacpy_strerror(seen->status));
+	cr_assert_eq(wr_count(mark, qp0), NWR, "rail 1's half did not run on rail 0");
+	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	cr_assert_eq(ctr.failovers, 1);
+	cr_assert_eq(ctr.wrs_reissued, NWR / 2);
+}
+
+Test(client_rails, rail_that_stops_completing__fails_over_within_half_the_timeout)
+{
 	struct rdmacpy_grant *g = NULL;
 	struct rdmacpy_op *op = NULL;
 	struct op_seen seen = {0};
@@ -300,21 +323,8 @@ Test(client_rails, rail_that_stops_completing__fails_over_within_half_the_timeou
 	rcp_mock_auto_complete(false);
 	mark = rcp_mock_sent_count();
 	cr_assert_eq(rdmacpy_write_async(c, g, 0, buf, NWR * CHUNK, op_seen_cb, &seen, &op), 0);
-	for (size_t i = 0; i < NWR / 2; i++)
-		rcp_mock_push_wc_ok(qp0->send_cq, nth_wr(mark, qp0, i)->wr_id, IBV_WC_RDMA_WRITE,
-				    CHUNK);
-	rcp_mock_auto_complete(true);
-	for (int i = 0; i < 3000 && !seen.calls; i++) {
-		cr_assert_geq(rdmacpy_conn_progress(c, 10), 0);
-		usleep(1000);
-	}
-	cr_assert_eq(seen.calls, 1);
-	cr_assert_eq(seen.status, 0, "%s", rdmacpy_strerror(seen.status));
+	rail1_fails_over(c, mark, qp0, &seen);
 	cr_assert_eq(wr_count(mark, qp1), NWR / 2);
-	cr_assert_eq(wr_count(mark, qp0), NWR, "rail 1's half did not run on rail 0");
-	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
-	cr_assert_eq(ctr.failovers, 1);
-	cr_assert_eq(ctr.wrs_reissued, NWR / 2);
 	rdmacpy_op_free(&op);
 	rdmacpy_grant_close(&g);
 	close_clean(&c);
@@ -398,20 +408,7 @@ Test(client_rails, both_rails_silent__one_comes_back__the_other_fails_over__the_
 	cr_assert_eq(seen.calls, 0);
 	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
 	cr_assert_eq(ctr.failovers, 0, "failed over while every rail was silent");
-	for (size_t i = 0; i < NWR / 2; i++)
-		rcp_mock_push_wc_ok(qp0->send_cq, nth_wr(mark, qp0, i)->wr_id, IBV_WC_RDMA_WRITE,
-				    CHUNK);
-	rcp_mock_auto_complete(true);
-	for (int i = 0; i < 3000 && !seen.calls; i++) {
-		cr_assert_geq(rdmacpy_conn_progress(c, 10), 0);
-		usleep(1000);
-	}
-	cr_assert_eq(seen.calls, 1);
-	cr_assert_eq(seen.status, 0, "%s", rdmacpy_strerror(seen.status));
-	cr_assert_eq(wr_count(mark, qp0), NWR, "rail 1's half did not run on rail 0");
-	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
-	cr_assert_eq(ctr.failovers, 1);
-	cr_assert_eq(ctr.wrs_reissued, NWR / 2);
+	rail1_fails_over(c, mark, qp0, &seen);
 	rdmacpy_op_free(&op);
 	rdmacpy_grant_close(&g);
 	close_clean(&c);
