@@ -25,9 +25,9 @@ static void on_progress(void *ctx, uint64_t done)
 
 /* report_json -- put/get --json: {"op", "bytes", "seconds", "mbps", "wakeups", "completions",
  * "wrs_posted", "reconnects", "reruns", "rails", "rails_up", "failovers", "wrs_reissued",
- * "rejoins", "verified"}, or NULL */
+ * "rejoins", "verified", "mapped"}, or NULL */
 static json_object *report_json(const char *op, const struct rdmacpy_counters *c, uint64_t bytes,
-				double secs, double rate, bool verified)
+				double secs, double rate, bool verified, bool mapped)
 {
 	json_object *j = json_object_new_object();
 
@@ -44,6 +44,7 @@ static json_object *report_json(const char *op, const struct rdmacpy_counters *c
 	json_object_object_add(j, "reruns", json_object_new_int64((int64_t)c->reruns));
 	cli_json_rails(j, c);
 	json_object_object_add(j, "verified", json_object_new_boolean(verified));
+	json_object_object_add(j, "mapped", json_object_new_boolean(mapped));
 	return j;
 }
 
@@ -53,7 +54,7 @@ static json_object *report_json(const char *op, const struct rdmacpy_counters *c
  * code: the JSON may fail to be written.
  */
 static int report(const struct cli_opts *o, struct rdmacpy_conn *conn, const char *op,
-		  uint64_t bytes, double secs, bool verified)
+		  uint64_t bytes, double secs, bool verified, bool mapped)
 {
 	struct rdmacpy_counters c = {0};
 	double rate = secs > 0 ? (double)bytes / secs : 0;
@@ -62,7 +63,7 @@ static int report(const struct cli_opts *o, struct rdmacpy_conn *conn, const cha
 	c.size = sizeof(c);
 	rdmacpy_conn_counters(conn, &c);
 	if (o->json)
-		return cli_json_print(report_json(op, &c, bytes, secs, rate, verified));
+		return cli_json_print(report_json(op, &c, bytes, secs, rate, verified, mapped));
 	if (o->quiet)
 		return 0;
 	cli_format_rate(rate, r, sizeof(r));
@@ -270,7 +271,7 @@ int cli_cmd_put(const struct cli_opts *o, int argc, char **argv)
 	secs = (double)(cli_now_ns() - t0) / 1e9;
 	rc = o->verify ? verify(conn, &spec, s.done, &s.sum) : 0;
 	if (!rc)
-		rc = report(o, conn, "put", s.done, secs, o->verify);
+		rc = report(o, conn, "put", s.done, secs, o->verify, s.mapped);
 out_grant:
 	rdmacpy_grant_close(&grant);
 out_close:
@@ -390,7 +391,7 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 			goto out_file;
 		}
 	}
-	rc = report(o, conn, "get", s.done, secs, o->verify);
+	rc = report(o, conn, "get", s.done, secs, o->verify, s.mapped);
 out_file:
 	if (!to_stdout)
 		close(fd);

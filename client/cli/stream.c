@@ -4,6 +4,7 @@
 #include "client/cli/stream.h"
 
 #include "client/cli/affinity.h"
+#include "client/cli/stream_map.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -280,9 +281,9 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-/* progress_resuming -- (main) at least one operation finished, within the connection's timeout; a
- * resume (--reconnect) has a bound of its own and is waited out */
-static int progress_resuming(struct rdmacpy_conn *conn)
+/* cli_stream_progress -- (main) at least one operation finished, within the connection's
+ * timeout; a resume (--reconnect) has a bound of its own and is waited out */
+int cli_stream_progress(struct rdmacpy_conn *conn)
 {
 	int rc;
 
@@ -296,7 +297,7 @@ static int progress_resuming(struct rdmacpy_conn *conn)
 static void wait_some(struct ring *r)
 {
 	struct cli_stream *s = r->s;
-	int rc = progress_resuming(s->conn);
+	int rc = cli_stream_progress(s->conn);
 
 	pthread_mutex_lock(&r->lock);
 	if (rc < 0 && !s->error)
@@ -339,7 +340,7 @@ static int finish(struct ring *r)
 	if (r->io_running)
 		pthread_join(r->io, NULL);
 	while (busy) {
-		if (progress_resuming(s->conn) <= 0)
+		if (cli_stream_progress(s->conn) <= 0)
 			return s->error ? s->error : RDMACPY_E_TIMEOUT;
 		pthread_mutex_lock(&r->lock);
 		busy = count_busy(r);
@@ -393,6 +394,10 @@ int cli_stream_put(struct cli_stream *s, uint64_t chunk, unsigned depth,
 	unsigned head = 0;
 	int rc;
 
+	rc = cli_map_put(s, chunk, depth, progress, ctx);
+	s->mapped = rc != CLI_MAP_UNSUITABLE;
+	if (s->mapped)
+		return rc;
 	rc = ring_new(&r, s, chunk, depth);
 	if (!rc)
 		rc = start_io(r, reader);
@@ -458,6 +463,10 @@ int cli_stream_get(struct cli_stream *s, uint64_t chunk, unsigned depth,
 	unsigned head = 0; /* next slot to submit */
 	int rc;
 
+	rc = cli_map_get(s, chunk, depth, progress, ctx);
+	s->mapped = rc != CLI_MAP_UNSUITABLE;
+	if (s->mapped)
+		return rc;
 	rc = ring_new(&r, s, chunk, depth);
 	if (!rc)
 		rc = start_io(r, writer);

@@ -10,7 +10,8 @@
 #include "rdmacpy.h"
 
 /*
- * A put reads chunk k+1 from the file while the device writes chunk k; a get writes chunk k to
+ * A file on tmpfs or ramfs is moved from or into its own pages (stream_map.h). Otherwise a
+ * put reads chunk k+1 from the file while the device writes chunk k; a get writes chunk k to
  * the file while the device reads chunk k+1; the file I/O runs on a thread of its own so that
  * the two proceed on different CPUs. Chunks are used in FIFO order so a get writes its output
  * in order even to a pipe.
@@ -31,7 +32,12 @@ struct cli_stream {
 	bool too_short; /* put: the input ended before total bytes */
 	bool pin;	/* keep this thread on cpu and the I/O thread off it (see affinity.h) */
 	int cpu;
+	bool mapped; /* the file's own pages were the RDMA buffer (stream_map.h): no copy */
 };
+
+/* cli_stream_progress -- rdmacpy_conn_progress until at least one operation finished (> 0), the
+ * connection's timeout passed (0) or it failed (< 0); a resume with --reconnect is waited out */
+int cli_stream_progress(struct rdmacpy_conn *conn);
 
 /* cli_stream_put -- file -> grant; 0 or an RDMACPY_E_* / -1 with io_errno set */
 int cli_stream_put(struct cli_stream *s, uint64_t chunk, unsigned depth,

@@ -507,8 +507,10 @@ RDMACPY_EXPORT bool rdmacpy_grant_is_memory_window(const struct rdmacpy_grant *g
 /* ---- memory ---- */
 
 /* rdmacpy_mem_reg -- register [addr, addr + len) for transfers: buffers inside a registered
- * range skip the registration cache. RDMACPY_E_INPROGRESS while the connection is still
- * connecting (the device is not known before) */
+ * range skip the registration cache. Memory that cannot be written (mapped read-only) is
+ * registered for reading: it can be the source of writes, and reads into it do not use this
+ * registration. RDMACPY_E_INPROGRESS while the connection is still connecting (the device is
+ * not known before) */
 RDMACPY_EXPORT int rdmacpy_mem_reg(struct rdmacpy_conn *c, void *addr, size_t len,
 				   struct rdmacpy_mem **m);
 

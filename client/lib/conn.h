@@ -181,6 +181,7 @@ struct rdmacpy_mem {
 	struct rdmacpy_conn *conn;
 	struct ibv_mr *mr[RCP_DEVS_MAX]; /* one registration per device of the connection */
 	bool own_mr;			 /* false: adopted (rcp_mem_adopt), not deregistered here */
+	bool read_only; /* the memory cannot be written (a read-only mapping): a source only */
 	uint64_t addr;
 	uint64_t len;
 	struct rdmacpy_mem *next;

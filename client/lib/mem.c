@@ -15,7 +15,8 @@ int rcp_mem_lkey(struct rdmacpy_conn *c, unsigned int d, uint64_t addr, uint64_t
 
 	*held = NULL;
 	for (m = c->mems; m; m = m->next) {
-		if (addr >= m->addr && addr + len <= m->addr + m->len && m->mr[d]) {
+		if (addr >= m->addr && addr + len <= m->addr + m->len && m->mr[d] &&
+		    !(dest && m->read_only)) {
 			*lkey = m->mr[d]->lkey;
 			return 0;
 		}
@@ -72,7 +73,14 @@ int rdmacpy_mem_reg(struct rdmacpy_conn *c, void *addr, size_t len, struct rdmac
 		return RDMACPY_E_NOMEM;
 	m->own_mr = true;
 	for (d = 0; d < c->ndev; d++) {
-		ret = rcp_vb_reg_mr(c->dev[d].pd, addr, len, IBV_ACCESS_LOCAL_WRITE, &m->mr[d]);
+		/* memory mapped read-only (a file put as it is) cannot be pinned for writing: it is
+		 * registered for reading, and serves only as the source of writes */
+		ret = rcp_vb_reg_mr(c->dev[d].pd, addr, len,
+				    m->read_only ? 0 : IBV_ACCESS_LOCAL_WRITE, &m->mr[d]);
+		if (d == 0 && (ret == -EFAULT || ret == -EACCES)) {
+			m->read_only = true;
+			ret = rcp_vb_reg_mr(c->dev[d].pd, addr, len, 0, &m->mr[d]);
+		}
 		if (ret) {
 			rcp_conn_set_error(c, "memory registration failed (%d)", ret);
 			mem_free(m);

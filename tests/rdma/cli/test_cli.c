@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include "tests/rdma/harness/harness.h"
 
@@ -147,6 +150,75 @@ Test(cli, roundtrip__300MiB, .init = start_big)
 	/* the size is the point here: the bytes are compared whole, and --verify's checksums
 	 * (the 64 MiB case has them) would triple the time under an emulated CPU */
 	roundtrip_v(300ull << 20, false);
+}
+
+/* mapped_json -- put or get with --json --verify; exit 0, and the "mapped" it reports */
+static bool mapped_json(const char *op, const char *from, const char *to)
+{
+	char args[1400];
+
+	snprintf(args, sizeof(args), "%s --json --verify %s %s", op, from, to);
+	cr_assert_eq(rdmacpy(args), 0, "%s: %s", args, out);
+	cr_assert(strstr(out, "\"verified\":true"), "%s: %s", args, out);
+	cr_assert(strstr(out, "\"mapped\":"), "%s: %s", args, out);
+	return strstr(out, "\"mapped\":true") != NULL;
+}
+
+/* kernel_at_least -- the running kernel is major.minor or later */
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0;
+	int mi = 0;
+
+	cr_assert_eq(uname(&u), 0);
+	cr_assert_eq(sscanf(u.release, "%d.%d", &ma, &mi), 2, "%s", u.release);
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/* A file on tmpfs is moved from and into its own pages, without a copy; a file elsewhere (the
+ * build tree, shared into the guest) through the ring of buffers. Same bytes either way, and
+ * the sizes are no multiple of the 1 MiB chunk. */
+Test(cli, put_and_get__tmpfs_file_mapped__other_file_copied__same_bytes, .init = start_big)
+{
+	char tmpfs_in[400], tmpfs_back[400], other[600], other_in[700], other_back[700];
+	char remote[200], region[200];
+	const uint64_t n = (20ull << 20) + 4097;
+	struct statfs sfs;
+
+	cr_assert_eq(statfs(d.dir, &sfs), 0);
+	cr_assert_eq(sfs.f_type, TMPFS_MAGIC, "%s is not on tmpfs in this guest", d.dir);
+	snprintf(tmpfs_in, sizeof(tmpfs_in), "%s/in", d.dir);
+	snprintf(tmpfs_back, sizeof(tmpfs_back), "%s/back", d.dir);
+	snprintf(region, sizeof(region), "%s:big", th_ip());
+	snprintf(remote, sizeof(remote), "%s:big+%llu", th_ip(), (unsigned long long)n);
+	cr_assert_eq(th_random_file(tmpfs_in, n, 41), 0);
+	/* before Linux 6.2 a file mapped read-only cannot be registered: the put copies */
+	cr_assert_eq(mapped_json("put", tmpfs_in, region), kernel_at_least(6, 2),
+		     "put of a tmpfs file: %s", out);
+	cr_assert(mapped_json("get", remote, tmpfs_back), "a get into tmpfs was copied: %s", out);
+	cr_assert(th_files_equal(tmpfs_in, tmpfs_back), "the bytes got through tmpfs differ");
+
+	/* the build tree is no memory file system */
+	th_build("Testing", other, sizeof(other));
+	cr_assert_eq(th_run(out, sizeof(out), "mkdir -p %s && mktemp -d %s/cli-ring.XXXXXX", other,
+			    other),
+		     0, "%s", out);
+	out[strcspn(out, "\n")] = 0;
+	cr_assert_lt(strlen(out), sizeof(other));
+	memcpy(other, out, strlen(out) + 1);
+	cr_assert_eq(statfs(other, &sfs), 0);
+	cr_assert_neq(sfs.f_type, TMPFS_MAGIC);
+	snprintf(other_in, sizeof(other_in), "%s/in", other);
+	snprintf(other_back, sizeof(other_back), "%s/back", other);
+	cr_assert_eq(th_random_file(other_in, n, 42), 0);
+	cr_assert_not(mapped_json("put", other_in, region), "%s", out);
+	cr_assert_not(mapped_json("get", remote, other_back), "%s", out);
+	cr_assert(th_files_equal(other_in, other_back), "the bytes got through the ring differ");
+	/* and the tmpfs get of what the ring put */
+	cr_assert(mapped_json("get", remote, tmpfs_back), "%s", out);
+	cr_assert(th_files_equal(other_in, tmpfs_back), "a mapped get of the ring's put differs");
+	th_run(NULL, 0, "rm -rf %s", other);
 }
 
 Test(cli, offset_and_length_forms)

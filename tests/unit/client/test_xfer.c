@@ -142,6 +142,36 @@ Test(client_xfer, writev__wr_chain_sges_addresses_rkey)
 	close_clean(&c);
 }
 
+/* memory that cannot be pinned for writing (a file mapped read-only) is registered for reading:
+ * writes from it use that registration, a read into it goes to the cache */
+Test(client_xfer, mem_reg__read_only_memory_serves_as_a_source_only)
+{
+	struct rdmacpy_conn_opts o;
+	struct rdmacpy_conn *c;
+	struct rdmacpy_grant *g;
+	struct rdmacpy_mem *m = NULL;
+	struct rdmacpy_counters ctr = {.size = sizeof(ctr)};
+	size_t mark;
+
+	test_opts(&o);
+	c = connect_ok(&o);
+	g = open_grant(c, 65536);
+	rcp_mock_fail_after(RCP_MOCK_REG_MR, 0, EFAULT, 1);
+	cr_assert_eq(rdmacpy_mem_reg(c, buf, BUF_LEN, &m), 0);
+	cr_assert_not_null(m);
+	mark = rcp_mock_sent_count();
+	cr_assert_eq(rdmacpy_write(c, g, 0, buf, 4096), 0);
+	cr_assert_eq(data_wr(mark, 0)->opcode, IBV_WR_RDMA_WRITE);
+	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	cr_assert_eq(ctr.cache_misses, 0, "the write used the read-only registration");
+	cr_assert_eq(rdmacpy_read(c, g, 0, buf, 4096), 0);
+	cr_assert_eq(rdmacpy_conn_counters(c, &ctr), 0);
+	cr_assert_eq(ctr.cache_misses, 1, "the read registered its buffer for writing itself");
+	rdmacpy_mem_dereg(&m);
+	rdmacpy_grant_close(&g);
+	close_clean(&c);
+}
+
 Test(client_xfer, readv__split_at_max_sge_rd)
 {
 	struct rdmacpy_conn_opts o;
