@@ -669,9 +669,10 @@ static uint64_t all_stall_ns(const struct rdmacpy_conn *c)
 
 /* rail_stalled_at -- when rail r counts as stalled if nothing completes: the earliest of its
  * QPs with a signaled WR out (a transfer WR, a control SEND, a flush WR); UINT64_MAX: none, or
- * the rail is not up. *qp (may be NULL) gets that QP */
+ * the rail is not up. *qp (may be NULL) gets that QP; *last (may be NULL) the latest completion
+ * (or first signaled WR) on any of its QPs */
 static uint64_t rail_stalled_at(const struct rdmacpy_conn *c, unsigned int r,
-				const struct rcp_cli_qp **qp)
+				const struct rcp_cli_qp **qp, uint64_t *last)
 {
 	const struct rcp_rail *rl = &c->rails[r];
 	uint64_t at = UINT64_MAX;
@@ -682,6 +683,8 @@ static uint64_t rail_stalled_at(const struct rdmacpy_conn *c, unsigned int r,
 	for (i = rl->first; i < rl->first + rl->n; i++) {
 		const struct rcp_cli_qp *q = &c->qp[i];
 
+		if (last && q->progress_ns > *last)
+			*last = q->progress_ns;
 		if (q->sig_outstanding && q->progress_ns + stall_ns(c) < at) {
 			at = q->progress_ns + stall_ns(c);
 			if (qp)
@@ -706,12 +709,13 @@ static void stall_scan(const struct rdmacpy_conn *c, uint64_t now, struct stall_
 		return;
 	for (r = 0; r < c->nrails; r++) {
 		const struct rcp_cli_qp *q = NULL;
+		uint64_t rail_last = 0;
 		uint64_t at;
 
 		if (!rcp_rail_usable(c, r))
 			continue;
 		usable++;
-		at = rail_stalled_at(c, r, &q);
+		at = rail_stalled_at(c, r, &q, &rail_last);
 		if (at > now || !q) {
 			if (at < s->next_ns)
 				s->next_ns = at;
@@ -723,9 +727,8 @@ static void stall_scan(const struct rdmacpy_conn *c, uint64_t now, struct stall_
 			s->qp = q;
 		}
 		/* any of its QPs' completions counts as the path being alive */
-		for (unsigned int i = c->rails[r].first; i < c->rails[r].first + c->rails[r].n; i++)
-			if (c->qp[i].progress_ns > last_ns)
-				last_ns = c->qp[i].progress_ns;
+		if (rail_last > last_ns)
+			last_ns = rail_last;
 	}
 	if (stalled && stalled == usable) {
 		s->rail = -1;
