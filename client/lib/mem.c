@@ -5,6 +5,13 @@
 
 #include "client/lib/conn.h"
 
+/* refused_for_writing -- a registration with local write failed because the memory cannot be
+ * written (mapped read-only): registering it for reading may still work */
+static bool refused_for_writing(int ret)
+{
+	return ret == -EFAULT || ret == -EACCES;
+}
+
 /* rcp_mem_lkey -- an application registration first (no reference to hold), then the cache */
 int rcp_mem_lkey(struct rdmacpy_conn *c, unsigned int d, uint64_t addr, uint64_t len, bool dest,
 		 uint32_t *lkey, struct rcp_rcache_ent **held)
@@ -24,7 +31,7 @@ int rcp_mem_lkey(struct rdmacpy_conn *c, unsigned int d, uint64_t addr, uint64_t
 	/* a destination needs local write; a source does not, but one registration with local
 	 * write serves both directions, so try that first and fall back for read-only memory */
 	ret = rcp_rcache_get(cache, addr, len, IBV_ACCESS_LOCAL_WRITE, held);
-	if (ret && !dest && (ret == -EFAULT || ret == -EACCES))
+	if (ret && !dest && refused_for_writing(ret))
 		ret = rcp_rcache_get(cache, addr, len, 0, held);
 	if (ret) {
 		rcp_conn_set_error(c, "cannot register %llu bytes at 0x%llx: %d",
@@ -77,7 +84,7 @@ int rdmacpy_mem_reg(struct rdmacpy_conn *c, void *addr, size_t len, struct rdmac
 		 * registered for reading, and serves only as the source of writes */
 		ret = rcp_vb_reg_mr(c->dev[d].pd, addr, len,
 				    m->read_only ? 0 : IBV_ACCESS_LOCAL_WRITE, &m->mr[d]);
-		if (d == 0 && (ret == -EFAULT || ret == -EACCES)) {
+		if (d == 0 && refused_for_writing(ret)) {
 			m->read_only = true;
 			ret = rcp_vb_reg_mr(c->dev[d].pd, addr, len, 0, &m->mr[d]);
 		}
