@@ -354,32 +354,41 @@ static int finish(struct ring *r)
 	return s->io_errno || s->too_long || s->too_short ? -1 : 0;
 }
 
+/* cli_stream_spawn -- with s->pin, this thread onto s->cpu alone (its mask saved, *pinned set)
+ * and fn, when given, on a thread of its own on the other CPUs; on failure nothing of it stays */
+int cli_stream_spawn(const struct cli_stream *s, void *(*fn)(void *), void *arg, pthread_t *t,
+		     cpu_set_t *saved, bool *pinned)
+{
+	pthread_attr_t attr;
+	int rc = 0;
+
+	*pinned = false;
+	if (pthread_attr_init(&attr))
+		return RDMACPY_E_NOMEM;
+	if (s->pin) {
+		rc = cli_affinity_split(s->cpu, saved, &attr);
+		if (rc)
+			rc = rc == EINVAL ? RDMACPY_E_INVAL : RDMACPY_E_NOMEM;
+		*pinned = !rc;
+	}
+	if (!rc && fn && pthread_create(t, &attr, fn, arg))
+		rc = RDMACPY_E_NOMEM;
+	pthread_attr_destroy(&attr);
+	if (rc && *pinned) {
+		cli_affinity_restore(saved);
+		*pinned = false;
+	}
+	return rc;
+}
+
 /* start_io -- run fn on its own thread; with s->pin, on other CPUs than this thread */
 static int start_io(struct ring *r, void *(*fn)(void *))
 {
-	pthread_attr_t attr;
-	int rc;
+	int rc = cli_stream_spawn(r->s, fn, r, &r->io, &r->saved_mask, &r->pinned);
 
-	if (pthread_attr_init(&attr)) {
-		ring_delete(r);
-		return RDMACPY_E_NOMEM;
-	}
-	if (r->s->pin) {
-		rc = cli_affinity_split(r->s->cpu, &r->saved_mask, &attr);
-		if (rc) {
-			pthread_attr_destroy(&attr);
-			ring_delete(r);
-			return rc == EINVAL ? RDMACPY_E_INVAL : RDMACPY_E_NOMEM;
-		}
-		r->pinned = true;
-	}
-	rc = pthread_create(&r->io, &attr, fn, r);
-	pthread_attr_destroy(&attr);
 	if (rc) {
-		if (r->pinned)
-			cli_affinity_restore(&r->saved_mask);
 		ring_delete(r);
-		return RDMACPY_E_NOMEM;
+		return rc;
 	}
 	r->io_running = true;
 	return 0;

@@ -3,6 +3,8 @@
 #ifndef RDMACPY_CLI_STREAM_H
 #define RDMACPY_CLI_STREAM_H
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -38,6 +40,12 @@ struct cli_stream {
 /* cli_stream_progress -- rdmacpy_conn_progress until at least one operation finished (> 0), the
  * connection's timeout passed (0) or it failed (< 0); a resume with --reconnect is waited out */
 int cli_stream_progress(struct rdmacpy_conn *conn);
+
+/* cli_stream_spawn -- with s->pin, this thread onto s->cpu alone (its mask saved in *saved,
+ * *pinned set: give it back with cli_affinity_restore) and fn, when given, on a thread *t of its
+ * own on the other CPUs. 0 or an RDMACPY_E_*; on failure nothing of it stays */
+int cli_stream_spawn(const struct cli_stream *s, void *(*fn)(void *), void *arg, pthread_t *t,
+		     cpu_set_t *saved, bool *pinned);
 
 /* cli_stream_put -- file -> grant; 0 or an RDMACPY_E_* / -1 with io_errno set */
 int cli_stream_put(struct cli_stream *s, uint64_t chunk, unsigned depth,

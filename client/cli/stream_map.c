@@ -136,28 +136,6 @@ static void *populate(void *arg)
 	return NULL;
 }
 
-/* start -- with --cpu, this thread on that CPU; and a get's helper thread, off it */
-static int start(struct map_stream *ms, cpu_set_t *saved, bool *pinned)
-{
-	pthread_attr_t attr;
-	int rc = 0;
-
-	if (pthread_attr_init(&attr))
-		return RDMACPY_E_NOMEM;
-	if (ms->s->pin) {
-		rc = cli_affinity_split(ms->s->cpu, saved, &attr);
-		if (rc)
-			rc = rc == EINVAL ? RDMACPY_E_INVAL : RDMACPY_E_NOMEM;
-		*pinned = !rc;
-	}
-	if (!rc && !ms->put) {
-		rc = pthread_create(&ms->populator, &attr, populate, ms) ? RDMACPY_E_NOMEM : 0;
-		ms->populating = !rc;
-	}
-	pthread_attr_destroy(&attr);
-	return rc;
-}
-
 /* post -- (main) chunk ck to the device: a write from the mapping or a read into it */
 static int post(struct map_stream *ms, struct map_chunk *ck)
 {
@@ -337,7 +315,9 @@ static int stream_map(struct cli_stream *s, bool put, uint64_t chunk, unsigned d
 		map_stream_free(ms);
 		return CLI_MAP_UNSUITABLE;
 	}
-	rc = start(ms, &saved, &pinned);
+	/* with --cpu, this thread on that CPU; a get's helper thread off it */
+	rc = cli_stream_spawn(s, put ? NULL : populate, ms, &ms->populator, &saved, &pinned);
+	ms->populating = !rc && !put;
 	if (!rc)
 		ran = run(ms, progress, ctx);
 	pthread_mutex_lock(&ms->lock);
