@@ -209,6 +209,28 @@ int th_daemon_start_key(struct th_daemon *d, const char *key_file, const char *c
 	return -ETIMEDOUT;
 }
 
+/*
+ * report_hung -- a daemon that ignored SIGTERM: its log's end, where each thread sleeps in the
+ * kernel and, where gdb is installed, in user space, on stderr (ctest shows it on failure); a
+ * hang that happens once in many runs is explained by the run it happened in
+ */
+static void report_hung(const struct th_daemon *d)
+{
+	char cmd[1024];
+
+	fprintf(stderr, "rdmacpyd %d did not exit within %d ms of SIGTERM; its log ends:\n",
+		(int)d->pid, STOP_TIMEOUT_MS);
+	fflush(stderr);
+	snprintf(cmd, sizeof(cmd),
+		 "tail -n 30 %s >&2; for t in /proc/%d/task/*; do "
+		 "echo \"thread $(cat $t/comm) in $(cat $t/wchan):\" >&2; cat $t/stack >&2; done; "
+		 "command -v gdb >/dev/null && timeout 30 gdb -p %d -batch -nx "
+		 "-ex \"thread apply all bt\" 2>/dev/null | grep -v \"^\\[\" >&2",
+		 d->log, (int)d->pid, (int)d->pid);
+	if (system(cmd) == -1)
+		fprintf(stderr, "(could not run the report: %s)\n", strerror(errno));
+}
+
 /* th_daemon_stop -- SIGTERM, wait (bounded); the exit status, or -1 if it had to be killed */
 int th_daemon_stop(struct th_daemon *d)
 {
@@ -224,6 +246,7 @@ int th_daemon_stop(struct th_daemon *d)
 		}
 		sleep_ms(20);
 	}
+	report_hung(d);
 	kill(d->pid, SIGKILL);
 	waitpid(d->pid, &status, 0);
 	d->pid = 0;
