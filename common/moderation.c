@@ -22,34 +22,14 @@ static const struct profile profiles[RCP_MOD_NPROFILES] = {
 	{.count = 256, .period_us = 128},
 };
 
-/* update_sig_every -- derive the signaling interval that keeps the SQ invariant and, where the
- * SQ has the spare slots, queue_depth WRs executing (DEPTH in moderation.h) */
+/* update_sig_every -- derive the signaling interval that keeps the SQ invariant */
 static void update_sig_every(struct rcp_mod_policy *p)
 {
 	uint32_t half = p->sq_depth / 2 ? p->sq_depth / 2 : 1;
-	uint32_t spare = p->sq_depth - p->queue_depth + 1;
-	uint32_t limit = spare > half ? spare : half;
 
-	p->sig_every = p->count < limit ? p->count : limit;
+	p->sig_every = p->count < half ? p->count : half;
 	if (p->sig_every == 0)
 		p->sig_every = 1;
-}
-
-/* rcp_mod_sq_slots -- the send queue depth for queue_depth WRs in flight under mode and count */
-uint32_t rcp_mod_sq_slots(enum rcp_mod_mode mode, uint32_t count, uint32_t queue_depth,
-			  uint32_t max_slots)
-{
-	uint64_t spare = 0;
-	uint64_t slots;
-
-	if (mode == RCP_MOD_ADAPTIVE)
-		count = profiles[RCP_MOD_NPROFILES - 1].count;
-	if (mode != RCP_MOD_EVENT && count > 1)
-		spare = count - 1 < RCP_MOD_MAX_SPARE ? count - 1 : RCP_MOD_MAX_SPARE;
-	slots = (uint64_t)queue_depth + spare;
-	if (slots > max_slots)
-		slots = max_slots;
-	return slots ? (uint32_t)slots : 1;
 }
 
 /* apply_profile -- make profile i the current count and period */
@@ -66,7 +46,7 @@ int rcp_mod_init(struct rcp_mod_policy *p, const struct rcp_mod_config *cfg)
 {
 	unsigned int i;
 
-	if (!p || !cfg || cfg->sq_depth == 0 || cfg->queue_depth > cfg->sq_depth)
+	if (!p || !cfg || cfg->sq_depth == 0)
 		return -EINVAL;
 	switch (cfg->mode) {
 	case RCP_MOD_POLL:
@@ -88,7 +68,6 @@ int rcp_mod_init(struct rcp_mod_policy *p, const struct rcp_mod_config *cfg)
 	memset(p, 0, sizeof(*p));
 	p->mode = cfg->mode;
 	p->sq_depth = cfg->sq_depth;
-	p->queue_depth = cfg->queue_depth ? cfg->queue_depth : cfg->sq_depth;
 	switch (cfg->mode) {
 	case RCP_MOD_EVENT:
 		p->count = 1;
@@ -120,8 +99,7 @@ bool rcp_mod_should_signal(struct rcp_mod_policy *p, unsigned int unsignaled_run
 	if (!p)
 		return true;
 	/*
-	 * sig_every <= max(1, sq_depth / 2, sq_depth - queue_depth + 1) <= sq_depth (queue_depth
-	 * is at least 1), so the interval rule alone caps the
+	 * sig_every <= max(1, sq_depth / 2) <= sq_depth, so the interval rule alone caps the
 	 * unsignaled run at sq_depth - 1; the sq_free rule covers a caller whose run count and
 	 * slot count disagree (e.g. after an error), so a full SQ always holds a signaled WR.
 	 */

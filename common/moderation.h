@@ -22,17 +22,9 @@
  *    SQ INVARIANT: the run of consecutive unsignaled WRs never exceeds sq_depth - 1, and a WR
  *    that takes the last free slot is always signaled. So whenever the SQ is full, a signaled
  *    WR is in it whose completion frees slots: the poster can always make progress, and while
- *    an unsignaled run is the newest work at least one slot is free for a flush WR.
- *
- *    DEPTH: an unsignaled WR keeps its slot after it has executed, until the signaled WR that
- *    ends its run completes. With one slot per WR the application wants in flight (its queue
- *    depth), up to sig_every - 1 of those slots would hold finished work, and moderation would
- *    run a shallower pipeline than EVENT mode at the same depth. So the send queue gets
- *    count - 1 more slots than the queue depth (rcp_mod_sq_slots), and the signaling interval
- *    is min(count, sq_depth - queue_depth + 1): when the SQ is full, at least queue_depth of
- *    its WRs have not executed yet. Where the device caps the SQ below that, the interval is
- *    min(count, sq_depth / 2), at least 1, so a completion frees slots while half the queue
- *    is still in flight and posting rarely stalls.
+ *    an unsignaled run is the newest work at least one slot is free for a flush WR. The
+ *    signaling interval is min(count, sq_depth / 2), at least 1, so a completion frees slots
+ *    while half the queue is still in flight and posting rarely stalls.
  *
  *    FLUSH: an unsignaled run with no signaled WR behind it would never complete on its own.
  *    When its oldest WR has waited period_us (rcp_mod_flush_due), or the application waits
@@ -95,9 +87,6 @@ struct rcp_mod_config {
 	/* MODERATED: the time bound, 1 .. RCP_MOD_MAX_PERIOD_US. Other modes: unused */
 	uint32_t period_us;
 	uint32_t sq_depth; /* send queue depth the QP was created with, >= 1 */
-	/* WRs to keep executing, <= sq_depth (the rest of the slots hold finished WRs whose run
-	 * has not been retired: see DEPTH above); 0 means sq_depth */
-	uint32_t queue_depth;
 };
 
 struct rcp_mod_counters {
@@ -114,8 +103,7 @@ struct rcp_mod_policy {
 	uint32_t count;	    /* current signaling count (ADAPTIVE: the profile's) */
 	uint32_t period_us; /* current time bound (ADAPTIVE: the profile's) */
 	uint32_t sq_depth;
-	uint32_t queue_depth;
-	uint32_t sig_every;   /* signaling interval actually used (DEPTH above), >= 1 */
+	uint32_t sig_every;   /* signaling interval actually used: min(count, sq_depth / 2), >= 1 */
 	unsigned int profile; /* ADAPTIVE: index into the profile table */
 	int streak;	      /* ADAPTIVE: > 0 windows in a row voting up, < 0 voting down */
 	uint32_t win_wakeups; /* ADAPTIVE: the open sampling window */
@@ -127,24 +115,12 @@ struct rcp_mod_policy {
 	struct rcp_mod_counters stats;
 };
 
-/* Most slots rcp_mod_sq_slots adds for finished WRs: the top adaptive profile's count - 1. */
-#define RCP_MOD_MAX_SPARE 255u
-
-/*
- * rcp_mod_sq_slots -- the send queue depth to create a QP with, for queue_depth WRs in flight
- * under mode and count: queue_depth, plus count - 1 (at most RCP_MOD_MAX_SPARE) in the modes
- * that leave WRs unsignaled (ADAPTIVE: the count of its top profile), at most max_slots (the
- * device's limit) and at least 1
- */
-uint32_t rcp_mod_sq_slots(enum rcp_mod_mode mode, uint32_t count, uint32_t queue_depth,
-			  uint32_t max_slots);
-
 /*
  * rcp_mod_init -- set up a policy from a configuration
  *
  * ERRORS
- * -EINVAL	p or cfg NULL; unknown mode; sq_depth 0; queue_depth above sq_depth; count 0 in
- *		POLL or MODERATED; period_us 0 or above RCP_MOD_MAX_PERIOD_US in MODERATED
+ * -EINVAL	p or cfg NULL; unknown mode; sq_depth 0; count 0 in POLL or MODERATED;
+ *		period_us 0 or above RCP_MOD_MAX_PERIOD_US in MODERATED
  */
 int rcp_mod_init(struct rcp_mod_policy *p, const struct rcp_mod_config *cfg);
 

@@ -33,8 +33,8 @@
 
 #define DRAIN_PASSES_MAX 16 /* poll passes per service before yielding to other QPs */
 
-/* mod_mode -- the policy's mode for the API's */
-static enum rcp_mod_mode mod_mode(enum rdmacpy_moderation m)
+/* rcp_qp_init_moderation -- q's moderation policy from the connection options */
+int rcp_qp_init_moderation(struct rcp_cli_qp *q)
 {
 	static const enum rcp_mod_mode modes[] = {
 		[RDMACPY_MOD_POLL] = RCP_MOD_POLL,
@@ -42,20 +42,12 @@ static enum rcp_mod_mode mod_mode(enum rdmacpy_moderation m)
 		[RDMACPY_MOD_MODERATED] = RCP_MOD_MODERATED,
 		[RDMACPY_MOD_ADAPTIVE] = RCP_MOD_ADAPTIVE,
 	};
-
-	return modes[m];
-}
-
-/* rcp_qp_init_moderation -- q's moderation policy from the connection options */
-int rcp_qp_init_moderation(struct rcp_cli_qp *q)
-{
 	const struct rdmacpy_conn_opts *o = &q->conn->opts;
 	struct rcp_mod_config cfg = {
-		.mode = mod_mode(o->moderation),
+		.mode = modes[o->moderation],
 		.count = o->mod_count ? o->mod_count : 1,
 		.period_us = o->mod_period_us,
 		.sq_depth = q->sq_depth,
-		.queue_depth = o->queue_depth < q->sq_depth ? o->queue_depth : q->sq_depth,
 	};
 
 	return rcp_mod_init(&q->mod, &cfg);
@@ -86,10 +78,9 @@ int rcp_qp_setup(struct rcp_cli_qp *q)
 	unsigned int i;
 	int ret;
 
-	/* room for the queue depth in flight, plus the finished WRs of an unsignaled run that
-	 * still hold their slots under moderation */
-	q->sq_depth = rcp_mod_sq_slots(mod_mode(mode), c->opts.mod_count, c->opts.queue_depth,
-				       d->caps.max_qp_wr);
+	q->sq_depth = c->opts.queue_depth;
+	if (q->sq_depth > d->caps.max_qp_wr)
+		q->sq_depth = d->caps.max_qp_wr;
 	ret = rcp_vb_create_cq(q->id->verbs, (int)(q->sq_depth + RCP_CLI_RECV_N + 1), q, d->cc, 0,
 			       &q->cq);
 	if (ret)

@@ -96,7 +96,6 @@ struct m_qp {
 	struct m_cq *rcq;
 	bool sig_all;
 	bool in_error;
-	uint32_t max_send_wr; /* as created */
 	struct recv_slot *rq_head;
 	struct recv_slot *rq_tail;
 	size_t rq_len;
@@ -1033,7 +1032,6 @@ int rcp_vb_create_qp(struct rdma_cm_id *id, struct ibv_pd *pd, struct ibv_qp_ini
 	if (q->rcq)
 		q->rcq->hdr.refs++;
 	q->sig_all = attr->sq_sig_all != 0;
-	q->max_send_wr = cap->max_send_wr;
 	q->pub.context = pd->context;
 	q->pub.qp_context = attr->qp_context;
 	q->pub.pd = pd;
@@ -2448,19 +2446,6 @@ size_t rcp_mock_recv_outstanding(const struct ibv_qp *qp)
 	pthread_mutex_lock(&lock);
 	q = find_qp(qp);
 	n = q ? q->rq_len : 0;
-	pthread_mutex_unlock(&lock);
-	return n;
-}
-
-/* rcp_mock_qp_max_send_wr -- the send queue depth qp was created with */
-uint32_t rcp_mock_qp_max_send_wr(const struct ibv_qp *qp)
-{
-	struct m_qp *q;
-	uint32_t n;
-
-	pthread_mutex_lock(&lock);
-	q = find_qp(qp);
-	n = q ? q->max_send_wr : 0;
 	pthread_mutex_unlock(&lock);
 	return n;
 }

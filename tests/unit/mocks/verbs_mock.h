@@ -225,9 +225,6 @@ int rcp_mock_deliver_recv(struct ibv_qp *qp, const void *msg, size_t len);
 /* rcp_mock_recv_outstanding -- receives posted on qp and not yet consumed */
 size_t rcp_mock_recv_outstanding(const struct ibv_qp *qp);
 
-/* rcp_mock_qp_max_send_wr -- the send queue depth qp was created with (0: no such QP) */
-uint32_t rcp_mock_qp_max_send_wr(const struct ibv_qp *qp);
-
 /* rcp_mock_qp_set_error -- move qp to the error state (flushes posted receives) */
 void rcp_mock_qp_set_error(struct ibv_qp *qp);
 
