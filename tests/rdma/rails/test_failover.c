@@ -185,11 +185,17 @@ static void queue(struct rdmacpy_conn *c, struct rdmacpy_grant *g, bool write, u
 	}
 }
 
-/* cut_in_force -- node 2 drops every frame on the wires cut_w names (2: both) */
+/* names_wire -- cut_w (a wire, 2: both, -1: none) includes wire w */
+static bool names_wire(int cut_w, int w)
+{
+	return cut_w == w || cut_w == 2;
+}
+
+/* cut_in_force -- node 2 drops every frame on the wires cut_w names */
 static bool cut_in_force(int cut_w)
 {
 	for (int w = 0; w < 2; w++)
-		if ((cut_w == w || cut_w == 2) && !wire_state_is(w, false))
+		if (names_wire(cut_w, w) && !wire_state_is(w, false))
 			return false;
 	return true;
 }
@@ -240,7 +246,7 @@ static struct run move(struct rdmacpy_conn *c, struct rdmacpy_grant *g, bool wri
 		}
 		if (!cut && r.done >= NPIECE / 4) {
 			for (int w = 0; w < 2; w++)
-				if (cut_w == w || cut_w == 2)
+				if (names_wire(cut_w, w))
 					ask_wire(w, false);
 			cut = true;
 			t_cut = rel_now_ms();
