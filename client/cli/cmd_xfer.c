@@ -380,7 +380,7 @@ int cli_cmd_get(const struct cli_opts *o, int argc, char **argv)
 			goto out_file;
 		}
 	}
-	secs = (double)(cli_now_ns() - t0) / 1e9;
+	secs = (double)((s.moved_ns ? s.moved_ns : cli_now_ns()) - t0) / 1e9;
 	rc = o->verify ? verify(conn, &spec, s.done, &s.sum) : 0;
 	if (rc)
 		goto out_file;

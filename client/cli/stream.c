@@ -4,6 +4,7 @@
 #include "client/cli/stream.h"
 
 #include "client/cli/affinity.h"
+#include "client/cli/progress.h"
 #include "client/cli/stream_map.h"
 
 #include <errno.h>
@@ -307,6 +308,40 @@ static void wait_some(struct ring *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/*
+ * reap -- (main) run the completions there are, without waiting. rxe moves a WR's bytes while
+ * it is being posted, so the first slots have finished by the time the last is posted. Taken
+ * only once no slot was left to post, they all came back at once and the I/O thread had every
+ * slot to read (put) or write (get) while the device waited for the first: a put of 256 MiB
+ * waited 0.11 s for its reader that way, in 32 gaps (measured in the guest).
+ */
+static void reap(struct ring *r)
+{
+	int rc = rdmacpy_conn_progress(r->s->conn, 0);
+
+	if (rc < 0) {
+		pthread_mutex_lock(&r->lock);
+		if (!r->s->error)
+			r->s->error = rc;
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
+/* put_retire -- (main) a put's finished slots are free again and their bytes done; the reader
+ * is woken to fill them */
+static void put_retire(struct ring *r)
+{
+	pthread_mutex_lock(&r->lock);
+	for (unsigned i = 0; i < r->n; i++) {
+		if (r->slots[i].state == SLOT_READY) {
+			r->s->done += r->slots[i].len;
+			r->slots[i].state = SLOT_FREE;
+		}
+	}
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
 /* count_busy -- (main, lock held) slots the device still owns */
 static unsigned count_busy(const struct ring *r)
 {
@@ -445,18 +480,12 @@ int cli_stream_put(struct cli_stream *s, uint64_t chunk, unsigned depth,
 			sent += len;
 			s->sent = sent;
 			head = (head + 1) % r->n;
+			reap(r);
+			put_retire(r);
 			continue;
 		}
 		wait_some(r);
-		pthread_mutex_lock(&r->lock);
-		for (unsigned i = 0; i < r->n; i++) {
-			if (r->slots[i].state == SLOT_READY) {
-				s->done += r->slots[i].len;
-				r->slots[i].state = SLOT_FREE;
-			}
-		}
-		pthread_cond_broadcast(&r->cond);
-		pthread_mutex_unlock(&r->lock);
+		put_retire(r);
 		if (progress)
 			progress(ctx, s->done);
 	}
@@ -517,6 +546,7 @@ int cli_stream_get(struct cli_stream *s, uint64_t chunk, unsigned depth,
 			}
 			asked += len;
 			head = (head + 1) % r->n;
+			reap(r);
 			continue;
 		}
 		if (in_flight)
@@ -526,5 +556,7 @@ int cli_stream_get(struct cli_stream *s, uint64_t chunk, unsigned depth,
 	}
 	if (progress)
 		progress(ctx, s->done);
+	if (s->done == s->total)
+		s->moved_ns = cli_now_ns();
 	return finish(r);
 }

@@ -35,6 +35,9 @@ struct cli_stream {
 	bool pin;	/* keep this thread on cpu and the I/O thread off it (see affinity.h) */
 	int cpu;
 	bool mapped; /* the file's own pages were the RDMA buffer (stream_map.h): no copy */
+	/* get: when the last byte was in the file (0: never), before the mapping or the ring is
+	 * taken down; a get's rate is of moving the bytes, as fsync and rename come after it */
+	uint64_t moved_ns;
 };
 
 /* cli_stream_progress -- rdmacpy_conn_progress until at least one operation finished (> 0), the

@@ -4,6 +4,7 @@
 #include "client/cli/stream_map.h"
 
 #include "client/cli/affinity.h"
+#include "client/cli/progress.h"
 
 #include <errno.h>
 #include <linux/magic.h>
@@ -263,6 +264,8 @@ static int run(struct map_stream *ms, void (*progress)(void *ctx, uint64_t done)
 	}
 	if (progress)
 		progress(ctx, s->done);
+	if (!ms->put && s->done == s->total)
+		s->moved_ns = cli_now_ns();
 	return 0;
 }
 
