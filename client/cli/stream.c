@@ -481,10 +481,9 @@ int cli_stream_put(struct cli_stream *s, uint64_t chunk, unsigned depth,
 			s->sent = sent;
 			head = (head + 1) % r->n;
 			reap(r);
-			put_retire(r);
-			continue;
+		} else {
+			wait_some(r);
 		}
-		wait_some(r);
 		put_retire(r);
 		if (progress)
 			progress(ctx, s->done);
@@ -547,10 +546,9 @@ int cli_stream_get(struct cli_stream *s, uint64_t chunk, unsigned depth,
 			asked += len;
 			head = (head + 1) % r->n;
 			reap(r);
-			continue;
-		}
-		if (in_flight)
+		} else if (in_flight) {
 			wait_some(r);
+		}
 		if (progress)
 			progress(ctx, done);
 	}
