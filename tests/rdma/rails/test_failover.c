@@ -25,10 +25,10 @@
  * cut rail surely has work when its wire is gone.
  */
 
-#define MiB	   (1ull << 20)
-#define TOTAL	   (256 * MiB)
-#define PIECE	   MiB
-#define NPIECE	   ((uint64_t)(TOTAL / PIECE))
+#define MiB    (1ull << 20)
+#define TOTAL  (256 * MiB)
+#define PIECE  MiB
+#define NPIECE ((uint64_t)(TOTAL / PIECE))
 /* A rail counts as stalled after half of it, every rail after three quarters. The whole wire's
  * rail went 6 s without a completion while node 2's one emulated CPU was putting the other
  * wire's cut in force (11 s after the ask, the host busy): with 8 s the connection failed as if
