@@ -49,6 +49,7 @@ struct cli_opts {
 	bool latency;
 	uint32_t sges; /* bench: local iovecs per operation, not contiguous (0: one buffer) */
 	bool separate; /* bench --sges: the same pieces as separate operations */
+	uint64_t span; /* bench: bytes the operations cycle over, locally and remotely (0: qd) */
 };
 
 /* cli_error -- "rdmacpy: <message>" on stderr */

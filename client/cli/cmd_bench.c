@@ -147,7 +147,13 @@ static int run_bw(const struct cli_opts *o, struct rdmacpy_conn *conn,
 		  struct bench_result *r)
 {
 	uint64_t span = rdmacpy_grant_length(g);
-	uint64_t slots = span / size < depth ? span / size : depth;
+	/*
+	 * By default the operations reuse queue-depth slots: the same memory, warm in every cache
+	 * and TLB on the way, perftest's way. --span (checked to fit the region and to hold the
+	 * queue depth) cycles over that many bytes instead, so that each operation touches memory
+	 * the ones before it did not, as the transfer of a large file does.
+	 */
+	uint64_t slots = o->span ? o->span / size : span / size < depth ? span / size : depth;
 	/* --separate counts pieces in flight: the same bytes as depth whole operations */
 	unsigned per_op = o->sges > 1 && o->separate ? o->sges : 1;
 	struct rdmacpy_counters c0;
@@ -343,6 +349,17 @@ int cli_cmd_bench(const struct cli_opts *o_in, int argc, char **argv)
 		}
 	}
 	need = o.latency ? max_size : max_size * o.queue_depth;
+	if (o.span && o.latency) {
+		cli_error("--span applies to bandwidth runs, not --latency");
+		return CLI_EXIT_USAGE;
+	}
+	if (o.span && o.span < need) {
+		cli_error("--span %llu cannot hold --qd %u operations of %llu bytes",
+			  (unsigned long long)o.span, o.queue_depth, (unsigned long long)max_size);
+		return CLI_EXIT_USAGE;
+	}
+	if (o.span)
+		need = o.span;
 	/* --sges leaves a gap after every piece so that no two are contiguous */
 	if (o.sges > 1)
 		need *= 2;
@@ -357,6 +374,12 @@ int cli_cmd_bench(const struct cli_opts *o_in, int argc, char **argv)
 	if (!grant || rdmacpy_grant_length(grant) < max_size) {
 		cli_error("region '%s' is smaller than the largest size (%llu bytes)", spec.region,
 			  (unsigned long long)max_size);
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (rdmacpy_grant_length(grant) < o.span) {
+		cli_error("region '%s' is smaller than --span (%llu bytes)", spec.region,
+			  (unsigned long long)o.span);
 		rc = CLI_EXIT_USAGE;
 		goto out;
 	}

@@ -93,7 +93,9 @@ static const struct command commands[] = {
 	 "      --count N         moderated: signal one WR in N\n"
 	 "      --period US       moderated: longest a completion waits to be seen\n"
 	 "      --sges N          each operation from N separate local pieces (writev/readv)\n"
-	 "      --separate        with --sges: the N pieces as N operations\n"},
+	 "      --separate        with --sges: the N pieces as N operations\n"
+	 "      --span BYTES      cycle over BYTES of REGION and of local memory, as a large\n"
+	 "                        file's transfer does (default: size x qd, the same memory)\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -213,6 +215,7 @@ enum {
 	OPT_LATENCY,
 	OPT_SGES,
 	OPT_SEPARATE,
+	OPT_SPAN,
 	OPT_DST_PORT,
 	OPT_CPU,
 	OPT_READ_ONLY,
@@ -248,6 +251,7 @@ static const struct option long_opts[] = {
 	{"latency", no_argument, NULL, OPT_LATENCY},
 	{"sges", required_argument, NULL, OPT_SGES},
 	{"separate", no_argument, NULL, OPT_SEPARATE},
+	{"span", required_argument, NULL, OPT_SPAN},
 	{"dst-port", required_argument, NULL, OPT_DST_PORT},
 	{"cpu", required_argument, NULL, OPT_CPU},
 	{"read-only", no_argument, NULL, OPT_READ_ONLY},
@@ -416,6 +420,10 @@ static int parse(int argc, char **argv, struct cli_opts *o, const struct command
 			break;
 		case OPT_SEPARATE:
 			o->separate = true;
+			break;
+		case OPT_SPAN:
+			if (rcp_size_parse(optarg, &o->span) || o->span == 0)
+				return bad("span", optarg, "bytes > 0 (K, M, G suffixes)");
 			break;
 		case OPT_CPU:
 			if (parse_cpu(optarg, &o->cpu))

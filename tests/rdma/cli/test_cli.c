@@ -3,6 +3,7 @@
 
 #include <criterion/criterion.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,6 +470,61 @@ Test(cli, error__usage)
 	cr_assert_eq(rdmacpy("put onlyone"), EXIT_USAGE, "%s", out);
 	cr_assert_eq(rdmacpy("frobnicate"), EXIT_USAGE, "%s", out);
 	cr_assert_eq(rdmacpy("get host:r@x /dev/null"), EXIT_USAGE, "%s", out);
+}
+
+/* all_bytes -- every one of the len bytes of path is value */
+static bool all_bytes(const char *path, uint8_t value, size_t len)
+{
+	uint8_t buf[65536];
+	size_t seen = 0;
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	bool same = f != NULL;
+
+	while (same && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		for (size_t i = 0; i < n && same; i++)
+			same = buf[i] == value;
+		seen += n;
+	}
+	if (f)
+		fclose(f);
+	return same && seen == len;
+}
+
+/* bench --span: the writes cycle over the whole span of the region, not over --qd slots (which
+ * would have left 6 of the 8 MiB untouched); spans that cannot work are refused before a byte
+ * moves */
+Test(cli, bench__span__writes_cover_the_span__bad_spans_refused_and_change_nothing)
+{
+	char args[1200];
+	char now[400];
+
+	snprintf(args, sizeof(args), "bench --write --size 1M --qd 2 --iters 8 --span 8M %s:file",
+		 th_ip());
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	snprintf(now, sizeof(now), "%s/now", d.dir);
+	snprintf(args, sizeof(args), "get -q %s:file %s", th_ip(), now);
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	/* bench's buffer is filled with 0xa5 */
+	cr_assert(all_bytes(now, 0xa5, 8u << 20), "bench --span 8M did not write all 8 MiB");
+
+	snprintf(args, sizeof(args), "bench --write --size 1M --qd 2 --iters 8 --span 1M %s:file",
+		 th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_USAGE, "a span smaller than qd x size: %s", out);
+	cr_assert(strstr(out, "--span"), "%s", out);
+	snprintf(args, sizeof(args), "bench --write --size 1M --qd 2 --iters 8 --span 16M %s:file",
+		 th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_USAGE, "a span past the region: %s", out);
+	cr_assert(strstr(out, "smaller than --span"), "%s", out);
+	snprintf(args, sizeof(args), "bench --latency --size 4K --iters 8 --span 8M %s:file",
+		 th_ip());
+	cr_assert_eq(rdmacpy(args), EXIT_USAGE, "--span with --latency: %s", out);
+	cr_assert_eq(rdmacpy("bench --span 0 host:file"), EXIT_USAGE, "%s", out);
+	/* the bench's 0xa5 is untouched: the refused runs moved nothing */
+	th_run(NULL, 0, "rm -f %s", now);
+	snprintf(args, sizeof(args), "get -q %s:file %s", th_ip(), now);
+	cr_assert_eq(rdmacpy(args), 0, "%s", out);
+	cr_assert(all_bytes(now, 0xa5, 8u << 20), "a refused bench changed the region");
 }
 
 /* The file I/O runs on its own thread: its failures must end the command cleanly too. */
