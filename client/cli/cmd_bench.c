@@ -146,14 +146,15 @@ static int run_bw(const struct cli_opts *o, struct rdmacpy_conn *conn,
 		  const struct rdmacpy_grant *g, uint8_t *buf, uint64_t size, unsigned depth,
 		  struct bench_result *r)
 {
-	uint64_t span = rdmacpy_grant_length(g);
+	uint64_t region_slots = rdmacpy_grant_length(g) / size;
 	/*
 	 * By default the operations reuse queue-depth slots: the same memory, warm in every cache
 	 * and TLB on the way, perftest's way. --span (checked to fit the region and to hold the
 	 * queue depth) cycles over that many bytes instead, so that each operation touches memory
 	 * the ones before it did not, as the transfer of a large file does.
 	 */
-	uint64_t slots = o->span ? o->span / size : span / size < depth ? span / size : depth;
+	uint64_t queue_slots = region_slots < depth ? region_slots : depth;
+	uint64_t slots = o->span ? o->span / size : queue_slots;
 	/* --separate counts pieces in flight: the same bytes as depth whole operations */
 	unsigned per_op = o->sges > 1 && o->separate ? o->sges : 1;
 	struct rdmacpy_counters c0;
